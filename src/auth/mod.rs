@@ -1,0 +1,9 @@
+//! Authentication (JWT) and who may see what.
+
+pub mod caller;
+pub mod claims;
+pub mod keys;
+
+pub use caller::Caller;
+pub use claims::Claims;
+pub use keys::Keys;

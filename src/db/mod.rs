@@ -1,0 +1,360 @@
+//! Database access. The backend is picked from the URL's scheme (never by trial), SQLite
+//! writes go through one writer connection, reads through a pool, and every
+//! read-modify-write runs in one transaction (`BEGIN IMMEDIATE` on SQLite).
+
+pub mod migrations;
+pub mod models;
+pub mod repo;
+pub mod schema;
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::{PgConnection, SqliteConnection};
+
+/// One connection type for both backends (diesel's `MultiConnection`).
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The backend type of [`DbConnection`], for boxed queries.
+pub type DbBackend = <DbConnection as diesel::Connection>::Backend;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{0}")]
+    Url(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("database connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("database task failed")]
+    Task,
+}
+
+impl DbError {
+    /// True when the database itself is out of reach (pool exhausted or connection lost),
+    /// which the HTTP layer answers with 503 rather than 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, DbError::Pool(_) | DbError::Connect(_))
+    }
+}
+
+/// A parsed `database.url`.
+#[derive(Clone, Debug)]
+pub struct DbUrl {
+    backend: Backend,
+    target: String,
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        let url = url.trim();
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() || path == ":memory:" || path.contains('?') {
+                return Err(DbError::Url(
+                    "a SQLite URL names a file: sqlite://PATH (relative or absolute)".into(),
+                ));
+            }
+            return Ok(DbUrl {
+                backend: Backend::Sqlite,
+                target: path.to_string(),
+            });
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let rest = url.split_once("://").map(|(_, r)| r).unwrap_or("");
+            if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
+                return Err(DbError::Url(
+                    "a PostgreSQL URL needs a host: postgres://USER@HOST/DB".into(),
+                ));
+            }
+            return Ok(DbUrl {
+                backend: Backend::Postgres,
+                target: url.to_string(),
+            });
+        }
+        Err(DbError::Url(format!(
+            "unsupported scheme in `{}`: use sqlite://PATH or postgres://USER@HOST/DB",
+            redact(url)
+        )))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL with any password hidden, for logs and messages.
+    pub fn redacted(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("sqlite://{}", self.target),
+            Backend::Postgres => redact(&self.target),
+        }
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug)]
+pub struct Manager {
+    url: DbUrl,
+    read_only: bool,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        match self.url.backend {
+            Backend::Postgres => Ok(DbConnection::Pg(PgConnection::establish(&self.url.target)?)),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url.target)?;
+                // busy_timeout first, then one statement each (see CRATES.md).
+                let mut pragmas = vec![
+                    "PRAGMA busy_timeout = 5000;",
+                    "PRAGMA journal_mode = WAL;",
+                    "PRAGMA synchronous = NORMAL;",
+                    "PRAGMA foreign_keys = ON;",
+                ];
+                if self.read_only {
+                    pragmas.push("PRAGMA query_only = ON;");
+                }
+                for p in pragmas {
+                    conn.batch_execute(p)
+                        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                }
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+type Pool = r2d2::Pool<Manager>;
+
+/// Handle to the database: a reader pool and a writer pool (one connection on SQLite).
+#[derive(Clone)]
+pub struct Db {
+    backend: Backend,
+    reader: Pool,
+    writer: Pool,
+}
+
+impl Db {
+    /// Connects (blocking) and fails when the database cannot be reached.
+    pub fn connect(url: &DbUrl, pool_size: u32) -> Result<Db, DbError> {
+        let pool_size = pool_size.max(1);
+        let build = |read_only: bool, size: u32| {
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(Duration::from_secs(10))
+                .error_handler(Box::new(r2d2::NopErrorHandler))
+                .build(Manager {
+                    url: url.clone(),
+                    read_only,
+                })
+                .map_err(|e| DbError::Connect(format!("{} ({})", url.redacted(), e)))
+        };
+        match url.backend {
+            Backend::Sqlite => {
+                if let Some(dir) = Path::new(&url.target).parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        DbError::Connect(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                // The writer first: it creates the file and switches it to WAL.
+                let writer = build(false, 1)?;
+                let reader = build(true, pool_size)?;
+                Ok(Db {
+                    backend: Backend::Sqlite,
+                    reader,
+                    writer,
+                })
+            }
+            Backend::Postgres => {
+                let pool = build(false, pool_size)?;
+                Ok(Db {
+                    backend: Backend::Postgres,
+                    reader: pool.clone(),
+                    writer: pool,
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `f` on a reader connection, off the async workers.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|_| DbError::Task)?
+    }
+
+    /// Runs `f` inside one write transaction on the writer, off the async workers.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f))
+            .await
+            .map_err(|_| DbError::Task)?
+    }
+
+    /// Blocking form of [`Db::write`], for the command line and workers' threads.
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<DbError> + From<diesel::result::Error>,
+    {
+        let mut conn = self.writer.get().map_err(DbError::from)?;
+        transaction(&mut conn, f)
+    }
+
+    /// Blocking read, for the command line.
+    pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<DbError>,
+    {
+        let mut conn = self.reader.get().map_err(DbError::from)?;
+        f(&mut conn)
+    }
+
+    /// A connection from the writer pool without a transaction (migrations).
+    pub fn writer_connection(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+        Ok(self.writer.get()?)
+    }
+}
+
+/// The one transaction helper: `BEGIN IMMEDIATE` on SQLite (so a read-modify-write never
+/// fails half-way with "database is locked"), an ordinary transaction on PostgreSQL.
+pub fn transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Pg(_) => conn.transaction(f),
+        DbConnection::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")?;
+            match catch_unwind(AssertUnwindSafe(|| f(conn))) {
+                Ok(Ok(value)) => match conn.batch_execute("COMMIT") {
+                    Ok(()) => Ok(value),
+                    Err(e) => {
+                        let _ = conn.batch_execute("ROLLBACK");
+                        Err(e.into())
+                    }
+                },
+                Ok(Err(e)) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(e)
+                }
+                Err(panic) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    resume_unwind(panic)
+                }
+            }
+        }
+    }
+}
+
+/// Timestamps are stored with microsecond precision on both backends.
+pub fn now_micros() -> chrono::NaiveDateTime {
+    truncate_micros(chrono::Utc::now().naive_utc())
+}
+
+pub fn truncate_micros(t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    let nanos = t.nanosecond() / 1_000 * 1_000;
+    t.with_nanosecond(nanos).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_picks_the_backend() {
+        assert_eq!(
+            DbUrl::parse("sqlite://data/x.db").unwrap().backend(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            DbUrl::parse("postgres://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DbUrl::parse("postgresql://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert!(DbUrl::parse("mysql://u@h/db").is_err());
+        assert!(DbUrl::parse("data/x.db").is_err());
+        assert!(DbUrl::parse("sqlite://").is_err());
+        assert!(DbUrl::parse("sqlite://:memory:").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        let url = DbUrl::parse("postgres://app:s3cret@db.local/rc").unwrap();
+        assert_eq!(url.redacted(), "postgres://app:***@db.local/rc");
+        let err = DbUrl::parse("mysql://app:s3cret@db/rc")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}

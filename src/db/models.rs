@@ -1,0 +1,163 @@
+//! Rows as stored. Field order follows `schema.rs`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{cases, idempotency_keys, outbox, people, transitions};
+
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
+#[diesel(table_name = people)]
+pub struct PersonRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub roles: String,
+    pub org: String,
+    pub source: String,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
+#[diesel(table_name = cases)]
+pub struct CaseRow {
+    pub id: String,
+    pub workflow: String,
+    pub state: String,
+    pub version: i64,
+    pub subject_id: String,
+    pub subject_name: String,
+    pub subject_email: String,
+    pub subject_org: String,
+    pub subject_position: String,
+    pub applicant_id: String,
+    pub applicant_name: String,
+    pub applicant_email: String,
+    pub applicant_role: String,
+    pub investigator_id: Option<String>,
+    pub decider_id: Option<String>,
+    pub title: String,
+    pub overdue: bool,
+    pub catalogue_version: String,
+    pub data: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
+#[diesel(table_name = transitions)]
+pub struct TransitionRow {
+    pub case_id: String,
+    pub seq: i64,
+    pub event: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor_id: String,
+    pub actor_role: String,
+    pub payload: String,
+    pub at: NaiveDateTime,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub case_id: String,
+    pub seq: i64,
+    pub recipient_id: Option<String>,
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub relation: String,
+    pub template: String,
+    pub subject: String,
+    pub body_text: String,
+    pub message_id: String,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
+#[diesel(table_name = idempotency_keys)]
+pub struct IdempotencyRow {
+    pub caller_id: String,
+    pub key: String,
+    pub fingerprint: String,
+    pub status: i32,
+    pub location: Option<String>,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+use crate::domain::Role;
+use crate::domain::workflow::{Applicant, Case, Subject};
+
+impl CaseRow {
+    pub fn from_case(c: &Case) -> CaseRow {
+        CaseRow {
+            id: c.id.clone(),
+            workflow: c.workflow.clone(),
+            state: c.state.clone(),
+            version: c.version,
+            subject_id: c.subject.id.clone(),
+            subject_name: c.subject.name.clone(),
+            subject_email: c.subject.email.clone(),
+            subject_org: c.subject.org.clone(),
+            subject_position: c.subject.position.clone(),
+            applicant_id: c.applicant.id.clone(),
+            applicant_name: c.applicant.name.clone(),
+            applicant_email: c.applicant.email.clone(),
+            applicant_role: c.applicant.role.as_str().to_string(),
+            investigator_id: c.investigator_id.clone(),
+            decider_id: c.decider_id.clone(),
+            title: c.title.clone(),
+            overdue: c.overdue,
+            catalogue_version: c.catalogue_version.clone(),
+            data: c.records.to_string(),
+            created_at: c.created_at.naive_utc(),
+            updated_at: c.updated_at.naive_utc(),
+        }
+    }
+
+    pub fn into_case(self) -> Result<Case, String> {
+        let records =
+            serde_json::from_str(&self.data).map_err(|e| format!("case {}: data: {e}", self.id))?;
+        let role = Role::parse(&self.applicant_role).ok_or_else(|| {
+            format!(
+                "case {}: unknown applicant role `{}`",
+                self.id, self.applicant_role
+            )
+        })?;
+        Ok(Case {
+            id: self.id,
+            workflow: self.workflow,
+            state: self.state,
+            version: self.version,
+            subject: Subject {
+                id: self.subject_id,
+                name: self.subject_name,
+                email: self.subject_email,
+                org: self.subject_org,
+                position: self.subject_position,
+            },
+            applicant: Applicant {
+                id: self.applicant_id,
+                name: self.applicant_name,
+                email: self.applicant_email,
+                role,
+            },
+            investigator_id: self.investigator_id,
+            decider_id: self.decider_id,
+            title: self.title,
+            overdue: self.overdue,
+            catalogue_version: self.catalogue_version,
+            records,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+        })
+    }
+}

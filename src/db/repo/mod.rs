@@ -1,0 +1,19 @@
+//! One module per aggregate; each function takes a connection (and so a transaction).
+
+pub mod cases;
+pub mod idempotency;
+pub mod outbox;
+pub mod people;
+pub mod transitions;
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,94 @@
+//! The one schema both backends share (see `migrations/sqlite` and `migrations/postgres`).
+//! Checked by the migration tests, which run every query against both databases.
+
+diesel::table! {
+    people (id) {
+        id -> Text,
+        name -> Text,
+        email -> Text,
+        roles -> Text,
+        org -> Text,
+        source -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        workflow -> Text,
+        state -> Text,
+        version -> BigInt,
+        subject_id -> Text,
+        subject_name -> Text,
+        subject_email -> Text,
+        subject_org -> Text,
+        subject_position -> Text,
+        applicant_id -> Text,
+        applicant_name -> Text,
+        applicant_email -> Text,
+        applicant_role -> Text,
+        investigator_id -> Nullable<Text>,
+        decider_id -> Nullable<Text>,
+        title -> Text,
+        overdue -> Bool,
+        catalogue_version -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    transitions (case_id, seq) {
+        case_id -> Text,
+        seq -> BigInt,
+        event -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor_id -> Text,
+        actor_role -> Text,
+        payload -> Text,
+        at -> Timestamp,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        case_id -> Text,
+        seq -> BigInt,
+        recipient_id -> Nullable<Text>,
+        recipient_name -> Text,
+        recipient_email -> Text,
+        relation -> Text,
+        template -> Text,
+        subject -> Text,
+        body_text -> Text,
+        message_id -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (caller_id, key) {
+        caller_id -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        status -> Integer,
+        location -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(transitions -> cases (case_id));
+diesel::joinable!(outbox -> cases (case_id));
+diesel::allow_tables_to_appear_in_same_query!(people, cases, transitions, outbox, idempotency_keys);

@@ -1,0 +1,632 @@
+//! Workflow A as a statig machine. Pure: handlers read the event and change the records in
+//! the context; nothing here sends mail or touches the database. A restored machine
+//! re-runs no side effects because there are none.
+
+use chrono::{DateTime, Duration, Months, Utc};
+use statig::prelude::*;
+
+use super::events::{Event, RectificationOrder};
+use super::records::{
+    Appeal, AppealResult, Decision, DecisionOutcome, Extension, Findings, Material, Note, Records,
+    Rectification, RectificationState, Supplement, Verification,
+};
+use crate::domain::Refusal;
+
+/// What one event sees and changes.
+#[derive(Debug)]
+pub struct Ctx {
+    pub actor_id: String,
+    pub now: DateTime<Utc>,
+    pub appeal_window: Duration,
+    pub records: Records,
+    pub investigator_id: Option<String>,
+    pub decider_id: Option<String>,
+    pub overdue: bool,
+    pub refusal: Option<Refusal>,
+    state: &'static str,
+}
+
+impl Ctx {
+    pub fn new(
+        actor_id: &str,
+        now: DateTime<Utc>,
+        appeal_window: Duration,
+        records: Records,
+    ) -> Ctx {
+        Ctx {
+            actor_id: actor_id.to_string(),
+            now,
+            appeal_window,
+            records,
+            investigator_id: None,
+            decider_id: None,
+            overdue: false,
+            refusal: None,
+            state: "filed",
+        }
+    }
+
+    fn note(&self, reason: &str) -> Note {
+        Note {
+            reason: reason.to_string(),
+            by: self.actor_id.clone(),
+            at: self.now,
+        }
+    }
+
+    fn material(&self, text: &str) -> Material {
+        Material {
+            text: text.to_string(),
+            by: self.actor_id.clone(),
+            at: self.now,
+        }
+    }
+
+    fn refuse(&mut self, refusal: Refusal) -> Outcome<State> {
+        if self.refusal.is_none() {
+            self.refusal = Some(refusal);
+        }
+        Handled
+    }
+
+    /// Runs `f` only if the case's conditions allow `event` (see [`precondition`]).
+    fn guarded(
+        &mut self,
+        event: &Event,
+        f: impl FnOnce(&mut Ctx) -> Outcome<State>,
+    ) -> Outcome<State> {
+        match precondition(event.name(), &self.records, self.now, self.appeal_window) {
+            Ok(()) => f(self),
+            Err(r) => self.refuse(r),
+        }
+    }
+
+    /// The red line that forbids any outcome but `deny`, if one is recorded.
+    fn red_line_refusal(&self, outcome: DecisionOutcome) -> Option<Refusal> {
+        let findings = self.records.findings.as_ref()?;
+        let first = findings.red_lines.first()?;
+        (outcome != DecisionOutcome::Deny).then(|| {
+            Refusal::invalid(
+                "outcome",
+                format!(
+                    "red line `{}` ({}) is recorded in the findings: the only possible outcome is `deny`",
+                    first.code(),
+                    first.text()
+                ),
+            )
+        })
+    }
+
+    /// Records a decision and its rectification order; returns the outcome state.
+    fn record_decision(
+        &mut self,
+        outcome: DecisionOutcome,
+        explanation: &str,
+        order: &Option<RectificationOrder>,
+        influence: Option<u32>,
+        via_appeal: bool,
+    ) -> State {
+        let influence_ends_on =
+            influence.and_then(|m| self.now.date_naive().checked_add_months(Months::new(m)));
+        if let Some(old) = self.records.decision.take() {
+            self.records.previous_decisions.push(old);
+        }
+        self.records.decision = Some(Decision {
+            outcome,
+            explanation: explanation.to_string(),
+            influence_period_months: influence,
+            influence_ends_on,
+            by: self.actor_id.clone(),
+            at: self.now,
+            via_appeal,
+        });
+        self.records.rectification = order.as_ref().map(|o| Rectification {
+            requirements: o.requirements.0.clone(),
+            due_at: o.due_at,
+            state: RectificationState::Ordered,
+            ordered_at: self.now,
+            reports: Vec::new(),
+            verifications: Vec::new(),
+            extensions: Vec::new(),
+        });
+        self.overdue = false;
+        outcome_state(outcome)
+    }
+}
+
+fn outcome_state(outcome: DecisionOutcome) -> State {
+    match outcome {
+        DecisionOutcome::Exonerate => State::exonerated(),
+        DecisionOutcome::Mitigate => State::mitigated(),
+        DecisionOutcome::Deny => State::denied(),
+    }
+}
+
+/// Whether the subject may still appeal the current decision.
+pub fn appeal_open(records: &Records, now: DateTime<Utc>, window: Duration) -> Result<(), String> {
+    let Some(decision) = &records.decision else {
+        return Err("there is no decision to appeal".into());
+    };
+    if decision.via_appeal {
+        return Err("the decision was made on appeal and is final".into());
+    }
+    if records.appeal.as_ref().is_some_and(|a| a.at >= decision.at) {
+        return Err("this decision has already been appealed".into());
+    }
+    let ends = decision.at + window;
+    if now > ends {
+        return Err(format!("the appeal window ended at {}", ends.to_rfc3339()));
+    }
+    Ok(())
+}
+
+/// Conditions of the case, beyond its state, that an event needs. Shared by the machine
+/// and `available_events`, so the two never disagree.
+pub fn precondition(
+    event: &str,
+    records: &Records,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Result<(), Refusal> {
+    let rect = records.rectification.as_ref();
+    let rect_state = rect.map(|r| r.state);
+    let conflict = |m: String| Err(Refusal::Conflict(m));
+    let rect_msg = |wanted: &str| {
+        format!(
+            "the rectification is `{}`; `{event}` needs it {wanted}",
+            rect_state.map(|s| s.as_str()).unwrap_or("absent")
+        )
+    };
+    match event {
+        "supplement_overdue" => match &records.supplement {
+            Some(s) if s.overdue => conflict("the supplement is already flagged overdue".into()),
+            Some(s) if s.due_at <= now => Ok(()),
+            Some(s) => conflict(format!(
+                "the supplement is due at {}",
+                s.due_at.to_rfc3339()
+            )),
+            None => conflict("no supplement was requested".into()),
+        },
+        "submit_rectification" | "extend_rectification" => match rect_state {
+            Some(RectificationState::Ordered | RectificationState::Overdue) => Ok(()),
+            _ => conflict(rect_msg("`ordered` or `overdue`")),
+        },
+        "verify_rectification" => match rect_state {
+            Some(RectificationState::Submitted) => Ok(()),
+            _ => conflict(rect_msg("`submitted`")),
+        },
+        "rectification_overdue" => match rect {
+            Some(r) if r.state == RectificationState::Ordered && r.due_at <= now => Ok(()),
+            Some(r) if r.state == RectificationState::Ordered => conflict(format!(
+                "the rectification is due at {}",
+                r.due_at.to_rfc3339()
+            )),
+            _ => conflict(rect_msg("`ordered`")),
+        },
+        "refer_accountability" => match rect_state {
+            Some(RectificationState::Overdue) => Ok(()),
+            _ => conflict(rect_msg("`overdue`")),
+        },
+        "appeal" => appeal_open(records, now, window).map_err(Refusal::Conflict),
+        "close" | "appeal_window_expired" => match appeal_open(records, now, window) {
+            Ok(()) => conflict(format!(
+                "the subject may still appeal until {}; the case closes when the window ends",
+                records
+                    .decision
+                    .as_ref()
+                    .map(|d| (d.at + window).to_rfc3339())
+                    .unwrap_or_default()
+            )),
+            Err(_) => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// The machine. States mirror `cases.state`; see `DEF` for the table.
+#[derive(Default)]
+pub struct ExonerationCase;
+
+#[state_machine(
+    initial = "State::filed()",
+    state(derive(Debug, Clone, Copy, PartialEq, Eq))
+)]
+impl ExonerationCase {
+    /// Top superstate: an event nobody handled is not allowed in this state.
+    #[superstate]
+    fn any(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        let state = context.state.to_string();
+        context.refuse(Refusal::NotAllowed {
+            state,
+            event: event.name().to_string(),
+        })
+    }
+
+    /// Before a decision the applicant may withdraw.
+    #[superstate(superstate = "any")]
+    fn open(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Withdraw(p) => {
+                context.records.withdrawal = Some(context.note(&p.reason.0));
+                context.overdue = false;
+                Transition(State::withdrawn())
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "open")]
+    fn filed(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::RequestSupplement(p) => {
+                context.records.supplement = Some(Supplement {
+                    items: p.items.0.clone(),
+                    due_at: p.due_at,
+                    requested_by: context.actor_id.clone(),
+                    requested_at: context.now,
+                    overdue: false,
+                    material: context
+                        .records
+                        .supplement
+                        .take()
+                        .map(|s| s.material)
+                        .unwrap_or_default(),
+                });
+                Transition(State::needs_supplement())
+            }
+            Event::RejectIntake(p) => {
+                context.records.rejection = Some(context.note(&p.reason.0));
+                Transition(State::rejected())
+            }
+            Event::Accept(p) => {
+                context.investigator_id = Some(p.investigator_id.0.clone());
+                Transition(State::investigating())
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "open")]
+    fn needs_supplement(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Supplement(p) => {
+                let material = context.material(&p.material.0);
+                if let Some(s) = context.records.supplement.as_mut() {
+                    s.material.push(material);
+                    s.overdue = false;
+                }
+                context.overdue = false;
+                Transition(State::filed())
+            }
+            Event::SupplementOverdue => context.guarded(event, |c| {
+                if let Some(s) = c.records.supplement.as_mut() {
+                    s.overdue = true;
+                }
+                c.overdue = true;
+                Handled
+            }),
+            Event::RejectIntake(p) => {
+                context.records.rejection = Some(context.note(&p.reason.0));
+                context.overdue = false;
+                Transition(State::rejected())
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "open")]
+    fn investigating(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::SubmitFindings(p) => {
+                context.records.findings = Some(Findings {
+                    elements: p.elements.clone(),
+                    red_lines: p.red_lines.clone(),
+                    recommendation: p.recommendation,
+                    notes: p.notes.trim().to_string(),
+                    by: context.actor_id.clone(),
+                    at: context.now,
+                });
+                Transition(State::deliberating())
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "open")]
+    fn deliberating(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::ReturnForInvestigation(p) => {
+                let note = context.note(&p.reason.0);
+                context.records.returns.push(note);
+                Transition(State::investigating())
+            }
+            Event::Decide(p) => {
+                if let Some(refusal) = context.red_line_refusal(p.outcome) {
+                    return context.refuse(refusal);
+                }
+                context.decider_id = Some(context.actor_id.clone());
+                let to = context.record_decision(
+                    p.outcome,
+                    &p.explanation.0,
+                    &p.rectification,
+                    p.influence_period_months,
+                    false,
+                );
+                Transition(to)
+            }
+            _ => Super,
+        }
+    }
+
+    /// Decided cases the subject may appeal.
+    #[superstate(superstate = "any")]
+    fn appealable(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Appeal(p) => context.guarded(event, |c| {
+                let prior_state = c.state.to_string();
+                if let Some(old) = c.records.appeal.take() {
+                    c.records.previous_appeals.push(old);
+                }
+                c.records.appeal = Some(Appeal {
+                    grounds: p.grounds.0.clone(),
+                    by: c.actor_id.clone(),
+                    at: c.now,
+                    prior_state,
+                    result: None,
+                    explanation: None,
+                    decided_by: None,
+                    decided_at: None,
+                });
+                Transition(State::appealed())
+            }),
+            _ => Super,
+        }
+    }
+
+    /// Exonerated or mitigated: the rectification order is tracked (纠错).
+    #[superstate(superstate = "appealable")]
+    fn in_rectification(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::SubmitRectification(p) => context.guarded(event, |c| {
+                let report = c.material(&p.report.0);
+                if let Some(r) = c.records.rectification.as_mut() {
+                    r.reports.push(report);
+                    r.state = RectificationState::Submitted;
+                }
+                c.overdue = false;
+                Handled
+            }),
+            Event::VerifyRectification(p) => context.guarded(event, |c| {
+                let verification = Verification {
+                    accepted: p.accepted,
+                    comment: p.comment.0.clone(),
+                    by: c.actor_id.clone(),
+                    at: c.now,
+                };
+                let Some(r) = c.records.rectification.as_mut() else {
+                    return Handled;
+                };
+                r.verifications.push(verification);
+                if p.accepted {
+                    r.state = RectificationState::Verified;
+                    c.records.closure = Some(c.note(&p.comment.0));
+                    Transition(State::closed())
+                } else {
+                    r.state = RectificationState::Ordered;
+                    if let Some(due) = p.due_at {
+                        r.due_at = due;
+                    }
+                    Handled
+                }
+            }),
+            Event::RectificationOverdue => context.guarded(event, |c| {
+                if let Some(r) = c.records.rectification.as_mut() {
+                    r.state = RectificationState::Overdue;
+                }
+                c.overdue = true;
+                Handled
+            }),
+            Event::ExtendRectification(p) => context.guarded(event, |c| {
+                let ext = Extension {
+                    due_at: p.due_at,
+                    reason: p.reason.0.clone(),
+                    by: c.actor_id.clone(),
+                    at: c.now,
+                };
+                if let Some(r) = c.records.rectification.as_mut() {
+                    if p.due_at <= r.due_at {
+                        let current = r.due_at.to_rfc3339();
+                        return c.refuse(Refusal::invalid(
+                            "due_at",
+                            format!(
+                                "an extension must be later than the current due date {current}"
+                            ),
+                        ));
+                    }
+                    r.due_at = p.due_at;
+                    r.state = RectificationState::Ordered;
+                    r.extensions.push(ext);
+                }
+                c.overdue = false;
+                Handled
+            }),
+            Event::ReferAccountability(p) => context.guarded(event, |c| {
+                c.records.accountability = Some(c.note(&p.reason.0));
+                c.overdue = false;
+                Transition(State::accountability())
+            }),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "in_rectification")]
+    fn exonerated(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "in_rectification")]
+    fn mitigated(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "appealable")]
+    fn denied(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Close(p) => context.guarded(event, |c| {
+                c.records.closure = Some(c.note(&p.reason.0));
+                Transition(State::closed())
+            }),
+            Event::AppealWindowExpired => context.guarded(event, |c| {
+                c.records.closure = Some(c.note("appeal window expired / 申诉期届满"));
+                Transition(State::closed())
+            }),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "any")]
+    fn appealed(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::DecideAppeal(p) => {
+                let Some(appeal) = context.records.appeal.clone() else {
+                    return context
+                        .refuse(Refusal::Conflict("the case has no appeal on record".into()));
+                };
+                let to = match p.result {
+                    AppealResult::Uphold => match state_from_name(&appeal.prior_state) {
+                        Some(prior) => prior,
+                        None => {
+                            return context.refuse(Refusal::Conflict(format!(
+                                "the appeal's prior state `{}` is unknown",
+                                appeal.prior_state
+                            )));
+                        }
+                    },
+                    AppealResult::Revise => {
+                        let outcome = p.outcome.unwrap_or(DecisionOutcome::Deny);
+                        if let Some(refusal) = context.red_line_refusal(outcome) {
+                            return context.refuse(refusal);
+                        }
+                        if context
+                            .records
+                            .decision
+                            .as_ref()
+                            .is_some_and(|d| d.outcome == outcome)
+                        {
+                            return context.refuse(Refusal::invalid(
+                                "outcome",
+                                format!(
+                                    "the decision already is `{}`: use `uphold`",
+                                    outcome.as_str()
+                                ),
+                            ));
+                        }
+                        context.record_decision(
+                            outcome,
+                            &p.explanation.0,
+                            &p.rectification,
+                            p.influence_period_months,
+                            true,
+                        )
+                    }
+                    AppealResult::Remand => {
+                        if let Some(old) = context.records.decision.take() {
+                            context.records.previous_decisions.push(old);
+                        }
+                        context.records.rectification = None;
+                        State::investigating()
+                    }
+                };
+                if let Some(a) = context.records.appeal.as_mut() {
+                    a.result = Some(p.result);
+                    a.explanation = Some(p.explanation.0.clone());
+                    a.decided_by = Some(context.actor_id.clone());
+                    a.decided_at = Some(context.now);
+                }
+                Transition(to)
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "any")]
+    fn rejected(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "any")]
+    fn withdrawn(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "any")]
+    fn closed(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "any")]
+    fn accountability(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+}
+
+/// The stored state name of a machine state (the same text in DB, JSON, logs and docs).
+pub fn state_name(state: &State) -> &'static str {
+    match state {
+        State::Filed {} => "filed",
+        State::NeedsSupplement {} => "needs_supplement",
+        State::Investigating {} => "investigating",
+        State::Deliberating {} => "deliberating",
+        State::Exonerated {} => "exonerated",
+        State::Mitigated {} => "mitigated",
+        State::Denied {} => "denied",
+        State::Appealed {} => "appealed",
+        State::Rejected {} => "rejected",
+        State::Withdrawn {} => "withdrawn",
+        State::Closed {} => "closed",
+        State::Accountability {} => "accountability",
+    }
+}
+
+pub fn state_from_name(name: &str) -> Option<State> {
+    Some(match name {
+        "filed" => State::filed(),
+        "needs_supplement" => State::needs_supplement(),
+        "investigating" => State::investigating(),
+        "deliberating" => State::deliberating(),
+        "exonerated" => State::exonerated(),
+        "mitigated" => State::mitigated(),
+        "denied" => State::denied(),
+        "appealed" => State::appealed(),
+        "rejected" => State::rejected(),
+        "withdrawn" => State::withdrawn(),
+        "closed" => State::closed(),
+        "accountability" => State::accountability(),
+        _ => return None,
+    })
+}
+
+/// Runs one event through the machine restored at `state`. On success the context holds
+/// the new records; on refusal nothing in the context is to be used.
+pub fn step(state: &str, event: &Event, ctx: &mut Ctx) -> Result<&'static str, Refusal> {
+    let Some(current) = state_from_name(state) else {
+        return Err(Refusal::Conflict(format!(
+            "the stored state `{state}` is unknown"
+        )));
+    };
+    ctx.state = state_name(&current);
+    let mut machine = ExonerationCase.uninitialized_state_machine();
+    *machine.state_mut() = current;
+    let mut machine = machine.init_with_context(ctx);
+    machine.handle_with_context(event, ctx);
+    match ctx.refusal.take() {
+        Some(refusal) => Err(refusal),
+        None => Ok(state_name(machine.state())),
+    }
+}

@@ -1,0 +1,514 @@
+//! Workflow A: the exoneration application (容错免责申请).
+
+pub mod events;
+pub mod machine;
+pub mod records;
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use self::events::{Event, Text};
+use self::machine::Ctx;
+use self::records::{Circumstance, Incident, Records, RedLine};
+use super::workflow::{
+    Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, Subject, Workflow, WorkflowDef,
+    authorize_filing, parse_payload,
+};
+use super::{Actor, EmailAddress, FieldError, OrgPath, Refusal, Role};
+
+use Party::{
+    Applicant as APPLICANT, AssignedInvestigator as ASSIGNED, Subject as SUBJECT, System as SYSTEM,
+};
+const INTAKE: Party = Party::Role(Role::Intake);
+const INVESTIGATOR: Party = Party::Role(Role::Investigator);
+const REVIEWER: Party = Party::Role(Role::Reviewer);
+
+/// Workflow A's table (DOMAIN.md). `available_events`, `/api/v1/workflows/exoneration`,
+/// `workflows/exoneration.md` and the diagram come from it; the machine is tested against it.
+pub static DEF: WorkflowDef = WorkflowDef {
+    name: "exoneration",
+    title: "容错免责申请 / exoneration application",
+    initial: "filed",
+    states: &[
+        "filed",
+        "needs_supplement",
+        "investigating",
+        "deliberating",
+        "exonerated",
+        "mitigated",
+        "denied",
+        "appealed",
+        "rejected",
+        "withdrawn",
+        "closed",
+        "accountability",
+    ],
+    terminal: &["rejected", "withdrawn", "closed", "accountability"],
+    create_parties: &[
+        Party::Role(Role::Cadre),
+        Party::Role(Role::UnitAdmin),
+        INVESTIGATOR,
+    ],
+    rows: &[
+        Row {
+            from: &["filed"],
+            event: "request_supplement",
+            to: &["needs_supplement"],
+            parties: &[INTAKE, INVESTIGATOR],
+            carries: "items, due_at",
+        },
+        Row {
+            from: &["needs_supplement"],
+            event: "supplement",
+            to: &["filed"],
+            parties: &[APPLICANT],
+            carries: "material",
+        },
+        Row {
+            from: &["needs_supplement"],
+            event: "supplement_overdue",
+            to: &[SAME],
+            parties: &[SYSTEM],
+            carries: "— (flags the case overdue)",
+        },
+        Row {
+            from: &["filed", "needs_supplement"],
+            event: "reject_intake",
+            to: &["rejected"],
+            parties: &[INTAKE, INVESTIGATOR],
+            carries: "reason",
+        },
+        Row {
+            from: &["filed"],
+            event: "accept",
+            to: &["investigating"],
+            parties: &[INTAKE, INVESTIGATOR],
+            carries: "investigator_id",
+        },
+        Row {
+            from: &["investigating"],
+            event: "submit_findings",
+            to: &["deliberating"],
+            parties: &[ASSIGNED],
+            carries: "elements, red_lines, recommendation, notes",
+        },
+        Row {
+            from: &["deliberating"],
+            event: "return_for_investigation",
+            to: &["investigating"],
+            parties: &[REVIEWER],
+            carries: "reason",
+        },
+        Row {
+            from: &["deliberating"],
+            event: "decide",
+            to: &["exonerated", "mitigated", "denied"],
+            parties: &[REVIEWER],
+            carries: "outcome, explanation, rectification (exonerate, mitigate), influence_period_months (mitigate); never the assigned investigator; a red line leaves only deny",
+        },
+        Row {
+            from: &["exonerated", "mitigated"],
+            event: "submit_rectification",
+            to: &[SAME],
+            parties: &[SUBJECT],
+            carries: "report (rectification ordered or overdue → submitted)",
+        },
+        Row {
+            from: &["exonerated", "mitigated"],
+            event: "verify_rectification",
+            to: &["closed", SAME],
+            parties: &[INVESTIGATOR],
+            carries: "accepted, comment, due_at (when not accepted: back to ordered)",
+        },
+        Row {
+            from: &["exonerated", "mitigated"],
+            event: "rectification_overdue",
+            to: &[SAME],
+            parties: &[SYSTEM],
+            carries: "— (rectification ordered → overdue)",
+        },
+        Row {
+            from: &["exonerated", "mitigated"],
+            event: "extend_rectification",
+            to: &[SAME],
+            parties: &[INVESTIGATOR],
+            carries: "due_at, reason (rectification → ordered)",
+        },
+        Row {
+            from: &["exonerated", "mitigated"],
+            event: "refer_accountability",
+            to: &["accountability"],
+            parties: &[REVIEWER],
+            carries: "reason (rectification overdue)",
+        },
+        Row {
+            from: &["exonerated", "mitigated", "denied"],
+            event: "appeal",
+            to: &["appealed"],
+            parties: &[SUBJECT],
+            carries: "grounds (within the appeal window)",
+        },
+        Row {
+            from: &["appealed"],
+            event: "decide_appeal",
+            to: &["exonerated", "mitigated", "denied", "investigating"],
+            parties: &[REVIEWER],
+            carries: "result (uphold → prior state, revise → new outcome, remand → investigating), explanation; never the original decider",
+        },
+        Row {
+            from: &["denied"],
+            event: "close",
+            to: &["closed"],
+            parties: &[REVIEWER],
+            carries: "reason (after the appeal window)",
+        },
+        Row {
+            from: &["denied"],
+            event: "appeal_window_expired",
+            to: &["closed"],
+            parties: &[SYSTEM],
+            carries: "—",
+        },
+        Row {
+            from: &["filed", "needs_supplement", "investigating", "deliberating"],
+            event: "withdraw",
+            to: &["withdrawn"],
+            parties: &[APPLICANT],
+            carries: "reason",
+        },
+    ],
+};
+
+/// `workflows/exoneration.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataFile {
+    deadlines: Deadlines,
+    catalogue: Catalogue,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Deadlines {
+    appeal_window_days: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalogue {
+    pub version: String,
+    pub circumstances: Vec<CatalogueEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueEntry {
+    pub code: String,
+    pub catalogue: String,
+    pub text: String,
+    pub source: String,
+}
+
+/// Workflow A with its data.
+#[derive(Clone, Debug)]
+pub struct Exoneration {
+    catalogue: Catalogue,
+    appeal_window: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubjectBody {
+    id: Text,
+    name: Text,
+    email: EmailAddress,
+    org: OrgPath,
+    position: Text,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncidentBody {
+    title: Text,
+    description: Text,
+    occurred_on: chrono::NaiveDate,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilingBody {
+    subject: SubjectBody,
+    incident: IncidentBody,
+    circumstances: Vec<String>,
+    remedial_actions: Text,
+    #[serde(default)]
+    accountability_ref: Option<Text>,
+}
+
+const MAX_TITLE: usize = 200;
+
+impl Exoneration {
+    pub fn load(dir: &Path, appeal_window_days_override: i64) -> Result<Exoneration, String> {
+        let path = dir.join("exoneration.toml");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Exoneration::from_toml(&text, appeal_window_days_override)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses the data file; a positive `appeal_window_days_override` replaces its window.
+    pub fn from_toml(text: &str, appeal_window_days_override: i64) -> Result<Exoneration, String> {
+        let data: DataFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut seen = std::collections::HashSet::new();
+        for entry in &data.catalogue.circumstances {
+            if !seen.insert(entry.code.clone()) {
+                return Err(format!("circumstance code `{}` appears twice", entry.code));
+            }
+        }
+        if data.catalogue.circumstances.is_empty() {
+            return Err("the circumstance catalogue is empty".into());
+        }
+        let days = if appeal_window_days_override > 0 {
+            appeal_window_days_override
+        } else {
+            data.deadlines.appeal_window_days
+        };
+        if days <= 0 {
+            return Err("deadlines.appeal_window_days must be positive".into());
+        }
+        Ok(Exoneration {
+            catalogue: data.catalogue,
+            appeal_window: Duration::days(days),
+        })
+    }
+
+    pub fn appeal_window(&self) -> Duration {
+        self.appeal_window
+    }
+
+    fn records(case: &Case) -> Result<Records, Refusal> {
+        serde_json::from_value(case.records.clone()).map_err(|e| {
+            Refusal::Conflict(format!("the case's stored records cannot be read: {e}"))
+        })
+    }
+}
+
+impl Workflow for Exoneration {
+    fn def(&self) -> &'static WorkflowDef {
+        &DEF
+    }
+
+    fn catalogues(&self) -> Value {
+        json!({
+            "catalogue_version": self.catalogue.version,
+            "circumstances": self.catalogue.circumstances,
+            "red_lines": RedLine::ALL.iter().map(|r| json!({"code": r.code(), "text": r.text()})).collect::<Vec<_>>(),
+            "outcomes": ["exonerate", "mitigate", "deny"],
+            "appeal_results": ["uphold", "revise", "remand"],
+            "element_findings": ["favourable", "unfavourable", "neutral"],
+            "appeal_window_days": self.appeal_window.num_days(),
+        })
+    }
+
+    fn file(
+        &self,
+        actor: &Actor,
+        body: &Value,
+        now: DateTime<Utc>,
+        id: String,
+    ) -> Result<Filing, Refusal> {
+        let b: FilingBody = parse_payload(body)?;
+        let role = authorize_filing(&DEF, actor, &b.subject.id.0, b.subject.org.as_str())?;
+        let mut errors = Vec::new();
+        if b.incident.title.0.chars().count() > MAX_TITLE {
+            errors.push(FieldError::new(
+                "incident.title",
+                format!("must be at most {MAX_TITLE} characters"),
+            ));
+        }
+        if b.incident.occurred_on > now.date_naive() {
+            errors.push(FieldError::new(
+                "incident.occurred_on",
+                "must not be in the future",
+            ));
+        }
+        if b.circumstances.is_empty() {
+            errors.push(FieldError::new(
+                "circumstances",
+                "cite at least one circumstance code of the catalogue",
+            ));
+        }
+        let mut cited: Vec<Circumstance> = Vec::new();
+        for (i, code) in b.circumstances.iter().enumerate() {
+            match self
+                .catalogue
+                .circumstances
+                .iter()
+                .find(|c| &c.code == code)
+            {
+                Some(entry) if !cited.iter().any(|c| &c.code == code) => cited.push(Circumstance {
+                    code: entry.code.clone(),
+                    text: entry.text.clone(),
+                    source: entry.source.clone(),
+                }),
+                Some(_) => errors.push(FieldError::new(
+                    format!("circumstances[{i}]"),
+                    format!("`{code}` is cited twice"),
+                )),
+                None => errors.push(FieldError::new(
+                    format!("circumstances[{i}]"),
+                    format!(
+                        "unknown circumstance code `{code}` (catalogue {})",
+                        self.catalogue.version
+                    ),
+                )),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Refusal::Invalid(errors));
+        }
+        let records = Records {
+            incident: Incident {
+                title: b.incident.title.0.clone(),
+                description: b.incident.description.0.clone(),
+                occurred_on: b.incident.occurred_on,
+            },
+            circumstances: cited,
+            remedial_actions: b.remedial_actions.0.clone(),
+            accountability_ref: b.accountability_ref.map(Text::into_string),
+            ex_officio: role == Role::Investigator,
+            supplement: None,
+            rejection: None,
+            findings: None,
+            returns: Vec::new(),
+            decision: None,
+            previous_decisions: Vec::new(),
+            rectification: None,
+            appeal: None,
+            previous_appeals: Vec::new(),
+            withdrawal: None,
+            closure: None,
+            accountability: None,
+            linked_case_id: None,
+        };
+        let records_json =
+            serde_json::to_value(&records).map_err(|e| Refusal::Unavailable(e.to_string()))?;
+        let subject = Subject {
+            id: b.subject.id.0,
+            name: b.subject.name.0,
+            email: b.subject.email.as_str().to_string(),
+            org: b.subject.org.as_str().to_string(),
+            position: b.subject.position.0,
+        };
+        let payload = json!({
+            "subject": subject,
+            "incident": records.incident,
+            "circumstances": records.circumstances.iter().map(|c| c.code.clone()).collect::<Vec<_>>(),
+            "catalogue_version": self.catalogue.version,
+            "remedial_actions": records.remedial_actions,
+            "accountability_ref": records.accountability_ref,
+        });
+        let case = Case {
+            id,
+            workflow: DEF.name.to_string(),
+            state: DEF.initial.to_string(),
+            version: 1,
+            subject,
+            applicant: Applicant {
+                id: actor.id.clone(),
+                name: actor.name.clone(),
+                email: actor.email.clone(),
+                role,
+            },
+            investigator_id: None,
+            decider_id: None,
+            title: records.incident.title.clone(),
+            overdue: false,
+            catalogue_version: self.catalogue.version.clone(),
+            records: records_json,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(Filing { case, payload })
+    }
+
+    fn separation(&self, event: &str, actor: &Actor, case: &Case) -> Result<(), Refusal> {
+        match event {
+            "decide" if case.investigator_id.as_deref() == Some(actor.id.as_str()) => {
+                Err(Refusal::Forbidden(
+                    "separation of duties: the assigned investigator may not decide the case"
+                        .into(),
+                ))
+            }
+            "decide_appeal" if case.decider_id.as_deref() == Some(actor.id.as_str()) => {
+                Err(Refusal::Forbidden(
+                    "separation of duties: the original decider may not review the appeal".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn precondition(&self, event: &str, case: &Case, now: DateTime<Utc>) -> Result<(), Refusal> {
+        let records = Self::records(case)?;
+        machine::precondition(event, &records, now, self.appeal_window)
+    }
+
+    fn apply(
+        &self,
+        case: &Case,
+        event: &str,
+        body: &Value,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        lookup: &mut dyn Lookup,
+    ) -> Result<Step, Refusal> {
+        let ev = Event::parse(event, body, now)?;
+        if let Event::Accept(p) = &ev {
+            let id = &p.investigator_id.0;
+            match lookup
+                .org_of_person_with_role(id, Role::Investigator)
+                .map_err(Refusal::Unavailable)?
+            {
+                None => {
+                    return Err(Refusal::invalid(
+                        "investigator_id",
+                        format!("`{id}` is not a known investigator"),
+                    ));
+                }
+                Some(org) => {
+                    let covers = OrgPath::parse(&org)
+                        .map(|o| o.covers(&case.subject.org))
+                        .unwrap_or(false);
+                    if !covers {
+                        return Err(Refusal::invalid(
+                            "investigator_id",
+                            format!(
+                                "investigator `{id}` ({org}) has no jurisdiction over {}",
+                                case.subject.org
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let records = Self::records(case)?;
+        let mut ctx = Ctx::new(&actor.id, now, self.appeal_window, records);
+        ctx.investigator_id = case.investigator_id.clone();
+        ctx.decider_id = case.decider_id.clone();
+        ctx.overdue = case.overdue;
+        let to = machine::step(&case.state, &ev, &mut ctx)?;
+        Ok(Step {
+            to: to.to_string(),
+            records: serde_json::to_value(&ctx.records)
+                .map_err(|e| Refusal::Unavailable(e.to_string()))?,
+            investigator_id: ctx.investigator_id,
+            decider_id: ctx.decider_id,
+            overdue: ctx.overdue,
+            payload: ev.payload(),
+        })
+    }
+}

@@ -1,0 +1,290 @@
+//! The records an exoneration case accumulates, stored as JSON in `cases.data`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// An item of the circumstance catalogue, copied into the case at filing so the case
+/// keeps the text it was filed under.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Circumstance {
+    pub code: String,
+    pub text: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    pub title: String,
+    pub description: String,
+    pub occurred_on: NaiveDate,
+}
+
+/// A reasoned act: who, when, why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Material {
+    pub text: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supplement {
+    pub items: String,
+    pub due_at: DateTime<Utc>,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub overdue: bool,
+    #[serde(default)]
+    pub material: Vec<Material>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    Favourable,
+    Unfavourable,
+    Neutral,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Element {
+    pub finding: Finding,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// The six elements (六个要件, seed 004 #11).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Elements {
+    pub motive: Element,
+    pub objective_conditions: Element,
+    pub procedure: Element,
+    pub nature: Element,
+    pub consequences: Element,
+    pub remediation: Element,
+}
+
+/// Red lines (seed 000 §四.3, 002 #10, 004 #10): any one leaves only `deny`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedLine {
+    PoliticalDiscipline,
+    Integrity,
+    PersonalGain,
+    SeriousImpact,
+    MajorLoss,
+    AfterProhibition,
+    Shirking,
+}
+
+impl RedLine {
+    pub const ALL: [RedLine; 7] = [
+        RedLine::PoliticalDiscipline,
+        RedLine::Integrity,
+        RedLine::PersonalGain,
+        RedLine::SeriousImpact,
+        RedLine::MajorLoss,
+        RedLine::AfterProhibition,
+        RedLine::Shirking,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            RedLine::PoliticalDiscipline => "political_discipline",
+            RedLine::Integrity => "integrity",
+            RedLine::PersonalGain => "personal_gain",
+            RedLine::SeriousImpact => "serious_impact",
+            RedLine::MajorLoss => "major_loss",
+            RedLine::AfterProhibition => "after_prohibition",
+            RedLine::Shirking => "shirking",
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            RedLine::PoliticalDiscipline => "违反政治纪律和政治规矩",
+            RedLine::Integrity => "违反廉洁纪律、法律法规或明确的政策规定",
+            RedLine::PersonalGain => "为自己、他人或其他组织谋取不当利益",
+            RedLine::SeriousImpact => "造成严重社会影响",
+            RedLine::MajorLoss => "造成重大经济损失",
+            RedLine::AfterProhibition => "明令禁止后依然我行我素",
+            RedLine::Shirking => "不担当、慢作为、乱作为",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    Exonerate,
+    Mitigate,
+    Deny,
+}
+
+impl DecisionOutcome {
+    pub fn state(self) -> &'static str {
+        match self {
+            DecisionOutcome::Exonerate => "exonerated",
+            DecisionOutcome::Mitigate => "mitigated",
+            DecisionOutcome::Deny => "denied",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionOutcome::Exonerate => "exonerate",
+            DecisionOutcome::Mitigate => "mitigate",
+            DecisionOutcome::Deny => "deny",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Findings {
+    pub elements: Elements,
+    pub red_lines: Vec<RedLine>,
+    pub recommendation: DecisionOutcome,
+    pub notes: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub outcome: DecisionOutcome,
+    pub explanation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub influence_period_months: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub influence_ends_on: Option<NaiveDate>,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    /// True when the decision is the result of an appeal (no further appeal).
+    #[serde(default)]
+    pub via_appeal: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RectificationState {
+    Ordered,
+    Submitted,
+    Verified,
+    Overdue,
+}
+
+impl RectificationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RectificationState::Ordered => "ordered",
+            RectificationState::Submitted => "submitted",
+            RectificationState::Verified => "verified",
+            RectificationState::Overdue => "overdue",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub accepted: bool,
+    pub comment: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub due_at: DateTime<Utc>,
+    pub reason: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// 限期整改: the order, its state and its history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rectification {
+    pub requirements: String,
+    pub due_at: DateTime<Utc>,
+    pub state: RectificationState,
+    pub ordered_at: DateTime<Utc>,
+    #[serde(default)]
+    pub reports: Vec<Material>,
+    #[serde(default)]
+    pub verifications: Vec<Verification>,
+    #[serde(default)]
+    pub extensions: Vec<Extension>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealResult {
+    Uphold,
+    Revise,
+    Remand,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appeal {
+    pub grounds: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    /// The state the case was in when appealed (where `uphold` returns it).
+    pub prior_state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<AppealResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// Everything an exoneration case records beyond its columns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Records {
+    pub incident: Incident,
+    pub circumstances: Vec<Circumstance>,
+    pub remedial_actions: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accountability_ref: Option<String>,
+    /// Raised by an investigator during an accountability procedure (同步考虑).
+    #[serde(default)]
+    pub ex_officio: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplement: Option<Supplement>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Note>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Findings>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<Note>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_decisions: Vec<Decision>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rectification: Option<Rectification>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal: Option<Appeal>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_appeals: Vec<Appeal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawal: Option<Note>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closure: Option<Note>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accountability: Option<Note>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_case_id: Option<String>,
+}

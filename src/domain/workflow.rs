@@ -1,0 +1,331 @@
+//! What every workflow shares: the transition table type, who may act, the case as the
+//! engine sees it, and the `Workflow` trait the engine drives.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Actor, FieldError, Refusal, Role};
+
+/// Who may apply an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    /// Anyone holding this staff role in the case's jurisdiction.
+    Role(Role),
+    /// The person who filed the case.
+    Applicant,
+    /// The cadre the case is about.
+    Subject,
+    /// The investigator assigned to the case.
+    AssignedInvestigator,
+    /// Timers.
+    System,
+}
+
+impl Party {
+    pub fn label(self) -> String {
+        match self {
+            Party::Role(r) => r.as_str().to_string(),
+            Party::Applicant => "applicant".into(),
+            Party::Subject => "subject".into(),
+            Party::AssignedInvestigator => "assigned_investigator".into(),
+            Party::System => "system".into(),
+        }
+    }
+}
+
+/// `to` value meaning "the state the case was in".
+pub const SAME: &str = "(same)";
+
+/// One row of a workflow's transition table (DOMAIN.md).
+#[derive(Clone, Copy, Debug)]
+pub struct Row {
+    pub from: &'static [&'static str],
+    pub event: &'static str,
+    pub to: &'static [&'static str],
+    pub parties: &'static [Party],
+    pub carries: &'static str,
+}
+
+/// A workflow's static shape: the one table that drives `available_events`, the
+/// workflow endpoint, the docs and the diagram, and that the machine is tested against.
+#[derive(Debug)]
+pub struct WorkflowDef {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub initial: &'static str,
+    pub states: &'static [&'static str],
+    pub terminal: &'static [&'static str],
+    pub create_parties: &'static [Party],
+    pub rows: &'static [Row],
+}
+
+impl WorkflowDef {
+    pub fn events(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for row in self.rows {
+            if !out.contains(&row.event) {
+                out.push(row.event);
+            }
+        }
+        out
+    }
+
+    pub fn rows_for(&self, event: &str) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(move |r| r.event == event)
+    }
+
+    pub fn allows(&self, state: &str, event: &str) -> bool {
+        self.rows_for(event).any(|r| r.from.contains(&state))
+    }
+
+    pub fn parties(&self, event: &str) -> &'static [Party] {
+        self.rows
+            .iter()
+            .find(|r| r.event == event)
+            .map(|r| r.parties)
+            .unwrap_or(&[])
+    }
+
+    /// Events a human may send (timer-only events excluded).
+    pub fn is_timer_event(&self, event: &str) -> bool {
+        self.parties(event) == [Party::System]
+    }
+}
+
+/// The cadre a case is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Subject {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub org: String,
+    pub position: String,
+}
+
+/// Who filed the case, and in which role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Applicant {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// A case as the domain sees it; `records` is the workflow's own typed data as JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    pub id: String,
+    pub workflow: String,
+    pub state: String,
+    pub version: i64,
+    pub subject: Subject,
+    pub applicant: Applicant,
+    pub investigator_id: Option<String>,
+    pub decider_id: Option<String>,
+    pub title: String,
+    pub overdue: bool,
+    pub catalogue_version: String,
+    pub records: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a workflow needs to look up while deciding (the directory).
+pub trait Lookup {
+    /// The org of a known person holding `role`, or `None` when there is no such person.
+    fn org_of_person_with_role(&mut self, id: &str, role: Role) -> Result<Option<String>, String>;
+}
+
+/// A new case, ready to be stored with its first audit row.
+#[derive(Clone, Debug)]
+pub struct Filing {
+    pub case: Case,
+    /// The normalised create payload recorded on the audit row.
+    pub payload: Value,
+}
+
+/// The result of one accepted event.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub to: String,
+    pub records: Value,
+    pub investigator_id: Option<String>,
+    pub decider_id: Option<String>,
+    pub overdue: bool,
+    /// The normalised event payload recorded on the audit row.
+    pub payload: Value,
+}
+
+/// A workflow plugged into the one transition path.
+pub trait Workflow: Send + Sync {
+    fn def(&self) -> &'static WorkflowDef;
+
+    /// The workflow's data for `GET /api/v1/workflows/{name}` (catalogues, reason codes).
+    fn catalogues(&self) -> Value;
+
+    /// Validates a filing by `actor` and builds the case.
+    fn file(
+        &self,
+        actor: &Actor,
+        body: &Value,
+        now: DateTime<Utc>,
+        id: String,
+    ) -> Result<Filing, Refusal>;
+
+    /// Identity rules beyond the table's parties (separation of duties).
+    fn separation(&self, event: &str, actor: &Actor, case: &Case) -> Result<(), Refusal>;
+
+    /// Conditions of the case an event needs besides its state (no payload needed).
+    fn precondition(&self, event: &str, case: &Case, now: DateTime<Utc>) -> Result<(), Refusal>;
+
+    /// Parses the event's payload and runs the machine.
+    fn apply(
+        &self,
+        case: &Case,
+        event: &str,
+        body: &Value,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        lookup: &mut dyn Lookup,
+    ) -> Result<Step, Refusal>;
+}
+
+/// Whether `actor` may see `case` at all (what may not be seen answers 404).
+pub fn can_see(actor: &Actor, case: &Case) -> bool {
+    actor.has(Role::System)
+        || actor.id == case.subject.id
+        || actor.id == case.applicant.id
+        || actor
+            .roles
+            .iter()
+            .any(|r| r.is_staff() && actor.org.covers(&case.subject.org))
+}
+
+/// Which role `actor` may apply `event` in, or why not (403).
+pub fn authorize(
+    def: &WorkflowDef,
+    event: &str,
+    actor: &Actor,
+    case: &Case,
+) -> Result<Role, Refusal> {
+    let parties = def.parties(event);
+    for party in parties {
+        let role = match *party {
+            Party::Role(role) if actor.acts_as_staff(role, &case.subject.org) => Some(role),
+            Party::Applicant if actor.id == case.applicant.id => Some(case.applicant.role),
+            Party::Subject if actor.id == case.subject.id => Some(Role::Cadre),
+            Party::AssignedInvestigator
+                if case.investigator_id.as_deref() == Some(actor.id.as_str())
+                    && actor.has(Role::Investigator) =>
+            {
+                Some(Role::Investigator)
+            }
+            Party::System if actor.has(Role::System) => Some(Role::System),
+            _ => None,
+        };
+        if let Some(role) = role {
+            return Ok(role);
+        }
+    }
+    let who: Vec<String> = parties
+        .iter()
+        .map(|p| match p {
+            Party::Role(r) => format!("a {r} of the case's jurisdiction"),
+            Party::Applicant => "the applicant".into(),
+            Party::Subject => "the cadre the case is about".into(),
+            Party::AssignedInvestigator => "the assigned investigator".into(),
+            Party::System => "the system's timers".into(),
+        })
+        .collect();
+    Err(Refusal::Forbidden(format!(
+        "`{event}` may be applied only by {}",
+        who.join(" or ")
+    )))
+}
+
+/// Which role `actor` may file a case in, or why not (403).
+pub fn authorize_filing(
+    def: &WorkflowDef,
+    actor: &Actor,
+    subject_id: &str,
+    subject_org: &str,
+) -> Result<Role, Refusal> {
+    for party in def.create_parties {
+        match *party {
+            Party::Role(Role::Cadre) if actor.has(Role::Cadre) && actor.id == subject_id => {
+                return Ok(Role::Cadre);
+            }
+            Party::Role(role) if actor.acts_as_staff(role, subject_org) => return Ok(role),
+            _ => {}
+        }
+    }
+    Err(Refusal::Forbidden(format!(
+        "filing a {} case needs one of: {} (a cadre files only about themselves; staff within their jurisdiction)",
+        def.name,
+        def.create_parties
+            .iter()
+            .map(|p| p.label())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// The events `actor` could apply to `case` now.
+pub fn available_events(
+    wf: &dyn Workflow,
+    actor: &Actor,
+    case: &Case,
+    now: DateTime<Utc>,
+) -> Vec<&'static str> {
+    let def = wf.def();
+    def.events()
+        .into_iter()
+        .filter(|e| !def.is_timer_event(e))
+        .filter(|e| def.allows(&case.state, e))
+        .filter(|e| authorize(def, e, actor, case).is_ok())
+        .filter(|e| wf.separation(e, actor, case).is_ok())
+        .filter(|e| wf.precondition(e, case, now).is_ok())
+        .collect()
+}
+
+/// Turns a serde error into a field error: `path` from serde_path_to_error, plus the
+/// field named in "missing field `x`" messages.
+pub fn serde_field_error(path: &str, message: &str) -> FieldError {
+    let path = if path == "." { "" } else { path };
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let field = match (path, missing) {
+        ("", Some(m)) => m.to_string(),
+        (p, Some(m)) => format!("{p}.{m}"),
+        ("", None) => {
+            // "unknown field `x`, expected …": name the unknown field.
+            message
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split('`').next())
+                .unwrap_or("body")
+                .to_string()
+        }
+        (p, None) => p.to_string(),
+    };
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string();
+    FieldError::new(field, message)
+}
+
+/// Parses `body` (an object) into `T`, naming the offending field on error.
+pub fn parse_payload<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, Refusal> {
+    let mut body = body.clone();
+    if let Value::Object(map) = &mut body {
+        map.remove("event");
+    }
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        Refusal::Invalid(vec![serde_field_error(&path, &message)])
+    })
+}

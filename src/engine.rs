@@ -1,0 +1,470 @@
+//! The one transition path. Every event, from a handler or (later) a timer, goes:
+//! load the case -> authorise -> the machine decides -> one transaction writes the state
+//! (version-guarded), the audit row and the outbox rows -> respond after commit.
+
+use chrono::{DateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{self, GENESIS};
+use crate::clock::Clock;
+use crate::db::models::{CaseRow, IdempotencyRow, TransitionRow};
+use crate::db::repo::cases::{ListFilter, Visibility};
+use crate::db::{Db, DbConnection, DbError, repo};
+use crate::domain::registry::Registry;
+use crate::domain::workflow::{self, Case, Lookup, Workflow};
+use crate::domain::{Actor, Refusal, Role};
+use crate::error::{AppError, ErrorKind};
+use crate::notify;
+use crate::view;
+
+/// What a request gets back (and what an idempotent replay returns again).
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub location: Option<String>,
+    pub version: Option<i64>,
+}
+
+/// The resource path segment of a workflow.
+pub fn collection(workflow: &str) -> String {
+    format!("{workflow}s")
+}
+
+/// An idempotency key with the fingerprint of the request it came with.
+#[derive(Clone, Debug)]
+pub struct Idempotency {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+impl Idempotency {
+    pub fn new(key: String, method: &str, path: &str, body: &Value) -> Idempotency {
+        let mut h = Sha256::new();
+        h.update(method.as_bytes());
+        h.update(b" ");
+        h.update(path.as_bytes());
+        h.update(b"\n");
+        h.update(body.to_string().as_bytes());
+        Idempotency {
+            key,
+            fingerprint: hex::encode(h.finalize()),
+        }
+    }
+}
+
+/// Errors inside a write transaction: a real error, or "lost a race: run again".
+enum TxError {
+    App(AppError),
+    Retry,
+}
+
+impl From<AppError> for TxError {
+    fn from(e: AppError) -> Self {
+        TxError::App(e)
+    }
+}
+
+impl From<Refusal> for TxError {
+    fn from(r: Refusal) -> Self {
+        TxError::App(r.into())
+    }
+}
+
+impl From<DbError> for TxError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Query(q) => q.into(),
+            other => TxError::App(other.into()),
+        }
+    }
+}
+
+impl From<DieselError> for TxError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            // Another writer inserted the same key first (PostgreSQL): re-read and decide again.
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => TxError::Retry,
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                TxError::Retry
+            }
+            other => TxError::App(other.into()),
+        }
+    }
+}
+
+const ATTEMPTS: usize = 5;
+
+/// Directory look-ups for the machine, on the transaction's connection.
+struct DbLookup<'a> {
+    conn: &'a mut DbConnection,
+}
+
+impl Lookup for DbLookup<'_> {
+    fn org_of_person_with_role(&mut self, id: &str, role: Role) -> Result<Option<String>, String> {
+        let person = repo::people::find_by_id(self.conn, id).map_err(|e| e.to_string())?;
+        Ok(person
+            .filter(|p| p.roles.contains(&format!(",{},", role.as_str())))
+            .map(|p| p.org))
+    }
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    pub db: Db,
+    pub registry: Registry,
+    pub clock: Clock,
+    pub public_url: String,
+}
+
+fn load_case(
+    conn: &mut DbConnection,
+    workflow: &str,
+    id: &str,
+    actor: &Actor,
+) -> Result<Case, AppError> {
+    let row = repo::cases::find_by_id(conn, id)?.filter(|r| r.workflow == workflow);
+    let case = match row {
+        Some(row) => row.into_case().map_err(AppError::internal)?,
+        None => return Err(AppError::not_found()),
+    };
+    if !workflow::can_see(actor, &case) {
+        return Err(AppError::not_found());
+    }
+    Ok(case)
+}
+
+fn replay(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    idem: &Option<Idempotency>,
+) -> Result<Option<Reply>, TxError> {
+    let Some(idem) = idem else { return Ok(None) };
+    let Some(row) = repo::idempotency::find(conn, &actor.id, &idem.key)? else {
+        return Ok(None);
+    };
+    if row.fingerprint != idem.fingerprint {
+        return Err(AppError::validation(
+            "Idempotency-Key",
+            "this key was already used with a different request; use a new key",
+        )
+        .into());
+    }
+    let body: Value =
+        serde_json::from_str(&row.body).map_err(|e| AppError::internal(e.to_string()))?;
+    let version = body.get("version").and_then(Value::as_i64);
+    Ok(Some(Reply {
+        status: row.status as u16,
+        body,
+        location: row.location,
+        version,
+    }))
+}
+
+fn remember(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    idem: &Option<Idempotency>,
+    reply: &Reply,
+    now: DateTime<Utc>,
+) -> Result<(), TxError> {
+    if let Some(idem) = idem {
+        repo::idempotency::insert(
+            conn,
+            &IdempotencyRow {
+                caller_id: actor.id.clone(),
+                key: idem.key.clone(),
+                fingerprint: idem.fingerprint.clone(),
+                status: reply.status as i32,
+                location: reply.location.clone(),
+                body: reply.body.to_string(),
+                created_at: now.naive_utc(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+impl Engine {
+    fn workflow(&self, name: &str) -> Result<&dyn Workflow, AppError> {
+        self.registry.get(name).ok_or_else(AppError::not_found)
+    }
+
+    fn case_url(&self, case: &Case) -> String {
+        format!(
+            "{}/api/v1/{}/{}",
+            self.public_url.trim_end_matches('/'),
+            collection(&case.workflow),
+            case.id
+        )
+    }
+
+    /// Appends the audit row and the outbox rows of one transition.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        conn: &mut DbConnection,
+        case: &Case,
+        event: &str,
+        from: Option<&str>,
+        actor: &Actor,
+        role: Role,
+        payload: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), TxError> {
+        let seq = case.version;
+        let prev_hash = if seq == 1 {
+            GENESIS.to_string()
+        } else {
+            match repo::transitions::last_link(conn, &case.id)? {
+                Some((last, hash)) if last == seq - 1 => hash,
+                // Someone else appended first: decide again on fresh data.
+                _ => return Err(TxError::Retry),
+            }
+        };
+        let mut row = TransitionRow {
+            case_id: case.id.clone(),
+            seq,
+            event: event.to_string(),
+            from_state: from.map(str::to_string),
+            to_state: case.state.clone(),
+            actor_id: actor.id.clone(),
+            actor_role: role.as_str().to_string(),
+            payload: payload.to_string(),
+            at: now.naive_utc(),
+            prev_hash,
+            hash: String::new(),
+        };
+        row.hash = audit::row_hash(&row);
+        repo::transitions::insert(conn, &row)?;
+        let recipients = notify::recipients::for_case(conn, case)?;
+        let notice = notify::outbox::Notice {
+            case,
+            seq,
+            event,
+            from,
+            at: now,
+            case_url: self.case_url(case),
+        };
+        repo::outbox::insert_all(conn, &notify::outbox::rows(&notice, &recipients))?;
+        Ok(())
+    }
+
+    /// Runs `f` in a write transaction, again on a lost race, at most [`ATTEMPTS`] times.
+    async fn with_retries<F>(&self, f: F) -> Result<Reply, AppError>
+    where
+        F: Fn(&Engine, &mut DbConnection) -> Result<Reply, TxError> + Send + Sync + Clone + 'static,
+    {
+        for _ in 0..ATTEMPTS {
+            let engine = self.clone();
+            let f = f.clone();
+            let out = self.db.write(move |conn| f(&engine, conn)).await;
+            match out {
+                Ok(reply) => return Ok(reply),
+                Err(TxError::App(e)) => return Err(e),
+                Err(TxError::Retry) => continue,
+            }
+        }
+        Err(AppError::new(
+            ErrorKind::InvalidTransition,
+            "the case changed concurrently several times; read it again and retry",
+        ))
+    }
+
+    /// Files a new case (the workflow's `create`).
+    pub async fn file_case(
+        &self,
+        workflow: &str,
+        actor: Actor,
+        body: Value,
+        idem: Option<Idempotency>,
+    ) -> Result<Reply, AppError> {
+        let name = self.workflow(workflow)?.def().name;
+        self.with_retries(move |engine, conn| {
+            if let Some(reply) = replay(conn, &actor, &idem)? {
+                return Ok(reply);
+            }
+            let wf = engine.workflow(name)?;
+            let now = engine.clock.now();
+            let filing = wf.file(&actor, &body, now, uuid::Uuid::now_v7().to_string())?;
+            let case = filing.case;
+            repo::cases::insert(conn, &CaseRow::from_case(&case))?;
+            engine.record(
+                conn,
+                &case,
+                "create",
+                None,
+                &actor,
+                case.applicant.role,
+                &filing.payload,
+                now,
+            )?;
+            let available = workflow::available_events(wf, &actor, &case, now);
+            let reply = Reply {
+                status: 201,
+                body: view::case_json(&case, &available),
+                location: Some(format!("/api/v1/{}/{}", collection(name), case.id)),
+                version: Some(case.version),
+            };
+            remember(conn, &actor, &idem, &reply, now)?;
+            Ok(reply)
+        })
+        .await
+    }
+
+    /// Applies one event to a case.
+    pub async fn apply(
+        &self,
+        workflow: &str,
+        case_id: String,
+        actor: Actor,
+        body: Value,
+        if_match: Option<i64>,
+        idem: Option<Idempotency>,
+    ) -> Result<Reply, AppError> {
+        let def = self.workflow(workflow)?.def();
+        let event = match body.get("event") {
+            Some(Value::String(e)) => e.clone(),
+            Some(_) => return Err(AppError::validation("event", "must be a string")),
+            None => {
+                return Err(AppError::validation(
+                    "event",
+                    "is required: the name of the event to apply",
+                ));
+            }
+        };
+        let Some(event) = def.events().into_iter().find(|e| *e == event) else {
+            return Err(AppError::validation(
+                "event",
+                format!(
+                    "unknown event `{event}`; {} has: {}",
+                    def.name,
+                    def.events().join(", ")
+                ),
+            ));
+        };
+        let name = def.name;
+        self.with_retries(move |engine, conn| {
+            if let Some(reply) = replay(conn, &actor, &idem)? {
+                return Ok(reply);
+            }
+            let wf = engine.workflow(name)?;
+            let now = engine.clock.now();
+            let case = load_case(conn, name, &case_id, &actor)?;
+            if let Some(expected) = if_match
+                && expected != case.version
+            {
+                return Err(AppError::new(
+                    ErrorKind::VersionConflict,
+                    format!("If-Match names version {expected} but the case is at version {}", case.version),
+                )
+                .into());
+            }
+            let role = workflow::authorize(def, event, &actor, &case)?;
+            if !def.allows(&case.state, event) {
+                return Err(Refusal::NotAllowed { state: case.state.clone(), event: event.to_string() }.into());
+            }
+            wf.separation(event, &actor, &case)?;
+            let step = wf.apply(&case, event, &body, &actor, now, &mut DbLookup { conn })?;
+            let mut next = case.clone();
+            next.state = step.to;
+            next.version = case.version + 1;
+            next.records = step.records;
+            next.investigator_id = step.investigator_id;
+            next.decider_id = step.decider_id;
+            next.overdue = step.overdue;
+            next.updated_at = now;
+            if !repo::cases::update_guarded(conn, &CaseRow::from_case(&next), case.version)? {
+                return Err(TxError::Retry);
+            }
+            engine.record(conn, &next, event, Some(&case.state), &actor, role, &step.payload, now)?;
+            let available = workflow::available_events(wf, &actor, &next, now);
+            let reply = Reply {
+                status: 200,
+                body: view::case_json(&next, &available),
+                location: None,
+                version: Some(next.version),
+            };
+            remember(conn, &actor, &idem, &reply, now)?;
+            tracing::info!(case.id = %next.id, event, from = %case.state, to = %next.state, actor = %actor.id, "transition applied");
+            Ok(reply)
+        })
+        .await
+    }
+
+    /// One case as the caller may see it.
+    pub async fn get_case(
+        &self,
+        workflow: &str,
+        case_id: String,
+        actor: Actor,
+    ) -> Result<Reply, AppError> {
+        let name = self.workflow(workflow)?.def().name;
+        let engine = self.clone();
+        self.db
+            .read(move |conn| {
+                let case = load_case(conn, name, &case_id, &actor)?;
+                let wf = engine.workflow(name)?;
+                let available = workflow::available_events(wf, &actor, &case, engine.clock.now());
+                Ok(Reply {
+                    status: 200,
+                    body: view::case_json(&case, &available),
+                    location: None,
+                    version: Some(case.version),
+                })
+            })
+            .await
+    }
+
+    /// A page of the cases the caller may see.
+    pub async fn list_cases(
+        &self,
+        mut filter: ListFilter,
+        actor: Actor,
+    ) -> Result<(Vec<Value>, Option<(DateTime<Utc>, String)>), AppError> {
+        let name = self.workflow(&filter.workflow)?.def().name;
+        filter.visibility = Visibility {
+            person_id: actor.id.clone(),
+            org_subtrees: actor.staff_subtrees(),
+        };
+        let limit = filter.limit;
+        filter.limit = limit + 1;
+        let engine = self.clone();
+        self.db
+            .read(move |conn| {
+                let rows = repo::cases::list(conn, &filter)?;
+                let wf = engine.workflow(name)?;
+                let now = engine.clock.now();
+                let more = rows.len() as i64 > limit;
+                let mut items = Vec::new();
+                let mut last = None;
+                for row in rows.into_iter().take(limit as usize) {
+                    let case = row.into_case().map_err(AppError::internal)?;
+                    let available = workflow::available_events(wf, &actor, &case, now);
+                    last = Some((case.created_at, case.id.clone()));
+                    items.push(view::case_json(&case, &available));
+                }
+                Ok((items, if more { last } else { None }))
+            })
+            .await
+    }
+
+    /// The audit timeline of a case, oldest first.
+    pub async fn timeline(
+        &self,
+        workflow: &str,
+        case_id: String,
+        actor: Actor,
+    ) -> Result<Vec<Value>, AppError> {
+        let name = self.workflow(workflow)?.def().name;
+        self.db
+            .read(move |conn| {
+                let case = load_case(conn, name, &case_id, &actor)?;
+                let rows = repo::transitions::list_for_case(conn, &case.id)?;
+                Ok(rows.iter().map(view::timeline_item).collect())
+            })
+            .await
+    }
+}

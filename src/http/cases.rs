@@ -1,0 +1,229 @@
+//! Cases of any workflow: file, get, list, apply a transition, read the timeline.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::AppState;
+use super::body::json_object;
+use super::extract::{idempotency_key, if_match};
+use crate::auth::Caller;
+use crate::db::repo::cases::ListFilter;
+use crate::domain::OrgPath;
+use crate::engine::{Idempotency, Reply};
+use crate::error::AppError;
+
+/// Which workflow a scope serves.
+#[derive(Clone, Copy, Debug)]
+pub struct WorkflowName(pub &'static str);
+
+pub const MAX_LIMIT: i64 = 100;
+pub const DEFAULT_LIMIT: i64 = 20;
+
+fn respond(reply: Reply) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(reply.status)
+        .unwrap_or(actix_web::http::StatusCode::OK);
+    let mut resp = HttpResponse::build(status);
+    if let Some(v) = reply.version {
+        resp.insert_header((header::ETAG, format!("\"{v}\"")));
+    }
+    if let Some(loc) = reply.location {
+        resp.insert_header((header::LOCATION, loc));
+    }
+    resp.insert_header((header::CACHE_CONTROL, "no-store"));
+    resp.json(reply.body)
+}
+
+#[tracing::instrument(skip_all, fields(workflow = wf.0))]
+pub async fn create_case(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    wf: web::Data<WorkflowName>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let idem_key = idempotency_key(&req)?;
+    let body = json_object(payload, state.settings.server.body_limit_bytes).await?;
+    let idem = idem_key.map(|k| Idempotency::new(k, "POST", req.path(), &body));
+    let reply = state.engine.file_case(wf.0, caller.0, body, idem).await?;
+    Ok(respond(reply))
+}
+
+#[tracing::instrument(skip_all, fields(workflow = wf.0, case.id = %path))]
+pub async fn get_case(
+    state: web::Data<AppState>,
+    wf: web::Data<WorkflowName>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let reply = state
+        .engine
+        .get_case(wf.0, path.into_inner(), caller.0)
+        .await?;
+    Ok(respond(reply))
+}
+
+#[tracing::instrument(skip_all, fields(workflow = wf.0, case.id = %path))]
+pub async fn apply_transition(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    wf: web::Data<WorkflowName>,
+    caller: Caller,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let expected = if_match(&req)?;
+    let idem_key = idempotency_key(&req)?;
+    let body = json_object(payload, state.settings.server.body_limit_bytes).await?;
+    let idem = idem_key.map(|k| Idempotency::new(k, "POST", req.path(), &body));
+    let reply = state
+        .engine
+        .apply(wf.0, path.into_inner(), caller.0, body, expected, idem)
+        .await?;
+    Ok(respond(reply))
+}
+
+#[tracing::instrument(skip_all, fields(workflow = wf.0, case.id = %path))]
+pub async fn list_transitions(
+    state: web::Data<AppState>,
+    wf: web::Data<WorkflowName>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let items = state
+        .engine
+        .timeline(wf.0, path.into_inner(), caller.0)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "items": items })))
+}
+
+pub fn encode_cursor(at: DateTime<Utc>, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.timestamp_micros()))
+}
+
+pub fn decode_cursor(s: &str) -> Result<(DateTime<Utc>, String), AppError> {
+    let bad = || AppError::validation("cursor", "is not a cursor this service issued");
+    let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (micros, id) = text.split_once('|').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let at = DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(bad());
+    }
+    Ok((at, id.to_string()))
+}
+
+/// Parses the list query, naming any bad parameter.
+fn list_filter(req: &HttpRequest, workflow: &str, states: &[&str]) -> Result<ListFilter, AppError> {
+    let params: BTreeMap<String, String> = serde_urlencoded::from_str(req.query_string())
+        .map_err(|_| AppError::validation("query", "the query string is not valid"))?;
+    let mut f = ListFilter {
+        workflow: workflow.to_string(),
+        visibility: Default::default(),
+        state: None,
+        org: None,
+        subject: None,
+        q: None,
+        after: None,
+        limit: DEFAULT_LIMIT,
+    };
+    for (k, v) in params {
+        match k.as_str() {
+            "state" => {
+                if !states.contains(&v.as_str()) {
+                    return Err(AppError::validation(
+                        "state",
+                        format!("`{v}` is not a state of {workflow}: {}", states.join(", ")),
+                    ));
+                }
+                f.state = Some(v);
+            }
+            "org" => {
+                let org = OrgPath::parse(&v).map_err(|e| AppError::validation("org", e))?;
+                f.org = Some(org.as_str().to_string());
+            }
+            "subject" => {
+                if v.is_empty() || v.len() > 128 {
+                    return Err(AppError::validation("subject", "must be a person id"));
+                }
+                f.subject = Some(v);
+            }
+            "q" => {
+                if v.chars().count() > 200 {
+                    return Err(AppError::validation("q", "must be at most 200 characters"));
+                }
+                if !v.trim().is_empty() {
+                    f.q = Some(v.trim().to_string());
+                }
+            }
+            "limit" => {
+                let n: i64 = v
+                    .parse()
+                    .map_err(|_| AppError::validation("limit", "must be a whole number"))?;
+                if !(1..=MAX_LIMIT).contains(&n) {
+                    return Err(AppError::validation(
+                        "limit",
+                        format!("must be between 1 and {MAX_LIMIT}"),
+                    ));
+                }
+                f.limit = n;
+            }
+            "cursor" => {
+                let (at, id) = decode_cursor(&v)?;
+                f.after = Some((at.naive_utc(), id));
+            }
+            other => {
+                return Err(AppError::validation(
+                    other,
+                    "unknown parameter; use state, org, subject, q, limit, cursor",
+                ));
+            }
+        }
+    }
+    Ok(f)
+}
+
+#[tracing::instrument(skip_all, fields(workflow = wf.0))]
+pub async fn list_cases(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    wf: web::Data<WorkflowName>,
+    caller: Caller,
+) -> Result<HttpResponse, AppError> {
+    let def = state
+        .engine
+        .registry
+        .get(wf.0)
+        .ok_or_else(AppError::not_found)?
+        .def();
+    let filter = list_filter(&req, wf.0, def.states)?;
+    let (items, last) = state.engine.list_cases(filter, caller.0).await?;
+    let next = last.map(|(at, id)| encode_cursor(at, &id));
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "items": items, "next_cursor": next })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_tampering() {
+        let at = DateTime::from_timestamp_micros(1_790_000_000_123_456).unwrap();
+        let id = "0196f3b2-7c1a-7d6e-8f00-1234567890ab";
+        let c = encode_cursor(at, id);
+        assert_eq!(decode_cursor(&c).unwrap(), (at, id.to_string()));
+        assert!(decode_cursor("not-a-cursor").is_err());
+        let forged = URL_SAFE_NO_PAD.encode("1|x' OR 1=1 --");
+        assert!(decode_cursor(&forged).is_err());
+    }
+}

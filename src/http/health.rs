@@ -1,0 +1,28 @@
+//! `/healthz` (the process answers) and `/readyz` (the database answers, migrations applied).
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::AppState;
+use crate::db::{DbError, migrations};
+
+type Pending = Result<usize, DbError>;
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let pending: Pending = state.engine.db.read(migrations::pending_count).await;
+    match pending {
+        Ok(0) => HttpResponse::Ok()
+            .json(json!({"status": "ready", "database": "ok", "migrations_pending": 0})),
+        Ok(n) => HttpResponse::ServiceUnavailable()
+            .json(json!({"status": "not_ready", "database": "ok", "migrations_pending": n})),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "not_ready", "database": "unreachable"}))
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The REST surface of API.md. Handlers are thin: parse, call the engine, shape the reply.
+
+pub mod body;
+pub mod cases;
+pub mod directory;
+pub mod extract;
+pub mod health;
+pub mod problem;
+pub mod routes;
+pub mod workflows;
+
+use std::sync::Arc;
+
+use crate::auth::caller::Authenticator;
+use crate::engine::Engine;
+use crate::settings::Settings;
+
+/// Shared by every worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    pub auth: Authenticator,
+    pub settings: Arc<Settings>,
+}

@@ -1,0 +1,62 @@
+//! `application/problem+json` (RFC 9457) for every error.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+use crate::error::{AppError, ErrorKind};
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match (&self.kind, &self.cause) {
+            (ErrorKind::Internal, cause) => {
+                tracing::error!(cause = cause.as_deref().unwrap_or(""), "request failed");
+            }
+            (ErrorKind::Unavailable, cause) => {
+                tracing::warn!(
+                    cause = cause.as_deref().unwrap_or(""),
+                    "database unavailable"
+                );
+            }
+            _ => {}
+        }
+        let mut body = json!({
+            "type": format!("urn:rongcuo:problem:{}", self.kind.code()),
+            "title": self.kind.title(),
+            "status": self.kind.status(),
+            "detail": self.detail,
+            "code": self.kind.code(),
+        });
+        if !self.errors.is_empty() {
+            body["errors"] = json!(self.errors);
+        }
+        let mut resp = HttpResponse::build(self.status_code());
+        resp.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
+        match self.kind {
+            ErrorKind::Unauthorized => {
+                resp.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"rongcuo\""),
+                ));
+            }
+            ErrorKind::Unavailable => {
+                resp.insert_header((header::RETRY_AFTER, HeaderValue::from_static("2")));
+            }
+            _ => {}
+        }
+        resp.body(body.to_string())
+    }
+}
+
+/// The answer for paths no route serves.
+pub async fn not_found() -> HttpResponse {
+    AppError::new(ErrorKind::NotFound, "no such resource").error_response()
+}

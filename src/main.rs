@@ -1,0 +1,125 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use rongcuo::auth::{Claims, Keys};
+use rongcuo::cli::{AuditAction, Cli, Command, WorkflowsAction};
+use rongcuo::settings::Settings;
+use rongcuo::startup::{Application, connect_and_migrate};
+use rongcuo::{audit, domain, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("rongcuo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log.format, &settings.log.filter);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rongcuo: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rongcuo: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => {
+            if settings.uses_development_secret() {
+                tracing::warn!(
+                    "auth.secret is the development default: set RONGCUO_JWT_SECRET for real use"
+                );
+            }
+            let app = Application::build(settings.clone()).await?;
+            let db = settings.db_url()?.redacted();
+            tracing::info!(port = app.port(), database = %db, "rongcuo listening");
+            println!(
+                "rongcuo listening on http://{}:{} (database {db})\n\
+                 mint a development token:\n  cargo run --release -- token --sub u-zhang --name 张三 \
+                 --email zhang@example.cn --role cadre --org anhui/hefei/finance",
+                settings.listen_addr().ip(),
+                app.port()
+            );
+            app.run_until_stopped().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            connect_and_migrate(&settings).await?;
+            println!("migrations applied ({})", settings.db_url()?.redacted());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            sub,
+            name,
+            email,
+            roles,
+            org,
+            ttl,
+        } => {
+            let keys = Keys::from_settings(&settings.auth).map_err(anyhow::Error::msg)?;
+            let now = chrono::Utc::now().timestamp();
+            let claims = Claims {
+                sub,
+                name,
+                email,
+                roles,
+                org,
+                iss: settings.auth.issuer.clone(),
+                aud: settings.auth.audience.clone(),
+                exp: now + ttl,
+                iat: now,
+                nbf: None,
+            };
+            claims
+                .to_actor()
+                .map_err(|e| anyhow::anyhow!("cannot mint this token: {e}"))?;
+            println!("{}", keys.mint(&claims).map_err(anyhow::Error::msg)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
+            let db = connect_and_migrate(&settings).await?;
+            let report = tokio::task::spawn_blocking(move || audit::verify_all(&db)).await??;
+            for b in &report.breaks {
+                println!("BROKEN {b}");
+            }
+            println!(
+                "audit verify: {} cases, {} rows, {} broken chains",
+                report.cases,
+                report.rows,
+                report.breaks.len()
+            );
+            Ok(if report.breaks.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Workflows {
+            action: WorkflowsAction::Markdown { name },
+        } => {
+            let registry = domain::registry::Registry::load(&settings.workflows_dir(), 0)
+                .map_err(anyhow::Error::msg)?;
+            let wf = registry
+                .get(&name)
+                .ok_or_else(|| anyhow::anyhow!("no workflow named `{name}`"))?;
+            print!("{}", domain::describe::markdown(wf.def()));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

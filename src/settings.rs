@@ -1,0 +1,415 @@
+//! Configuration: `config/default.toml` (or its copy built into the binary), then the file
+//! named by `RONGCUO_CONFIG`, then environment variables. A bad value stops the start with
+//! a message naming the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::db::DbUrl;
+use crate::domain::EmailAddress;
+
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Environment variables and the keys they set.
+pub const ENV_KEYS: &[(&str, &str)] = &[
+    ("RONGCUO_LISTEN", "server.listen"),
+    ("RONGCUO_PUBLIC_URL", "server.public_url"),
+    ("RONGCUO_BODY_LIMIT_BYTES", "server.body_limit_bytes"),
+    ("RONGCUO_DATABASE_URL", "database.url"),
+    ("RONGCUO_DATABASE_POOL_SIZE", "database.pool_size"),
+    ("RONGCUO_JWT_ALGORITHM", "auth.algorithm"),
+    ("RONGCUO_JWT_SECRET", "auth.secret"),
+    ("RONGCUO_JWT_PUBLIC_KEY_FILE", "auth.public_key_file"),
+    ("RONGCUO_JWT_PRIVATE_KEY_FILE", "auth.private_key_file"),
+    ("RONGCUO_JWT_ISSUER", "auth.issuer"),
+    ("RONGCUO_JWT_AUDIENCE", "auth.audience"),
+    ("RONGCUO_SMTP_URL", "mail.smtp_url"),
+    ("RONGCUO_MAIL_FROM", "mail.from"),
+    ("RONGCUO_TIMER_INTERVAL_MS", "timers.interval_ms"),
+    ("RONGCUO_WORKFLOWS_DIR", "workflows.dir"),
+    ("RONGCUO_LOG_FORMAT", "log.format"),
+];
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: Server,
+    pub database: Database,
+    pub auth: Auth,
+    pub mail: Mail,
+    pub timers: Timers,
+    pub workflows: Workflows,
+    pub log: Log,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    pub listen: String,
+    pub public_url: String,
+    pub body_limit_bytes: usize,
+    pub workers: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: String,
+    pub pool_size: u32,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    pub algorithm: String,
+    pub secret: String,
+    pub public_key_file: String,
+    pub private_key_file: String,
+    pub issuer: String,
+    pub audience: String,
+    pub leeway_seconds: u64,
+}
+
+/// Never prints the secret.
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("algorithm", &self.algorithm)
+            .field("secret", &"***")
+            .field("public_key_file", &self.public_key_file)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mail {
+    pub smtp_url: String,
+    pub from: String,
+    pub outbox_dir: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timers {
+    pub interval_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workflows {
+    pub dir: String,
+    pub appeal_window_days: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub format: String,
+    pub filter: String,
+}
+
+/// A configuration error naming the key (and the variable that set it, if any).
+#[derive(Debug, thiserror::Error)]
+#[error("configuration key `{key}`{}: {message}", .source_hint.as_ref().map(|s| format!(" ({s})")).unwrap_or_default())]
+pub struct SettingsError {
+    pub key: String,
+    pub source_hint: Option<String>,
+    pub message: String,
+}
+
+impl SettingsError {
+    fn new(key: &str, message: impl Into<String>) -> Self {
+        SettingsError {
+            key: key.to_string(),
+            source_hint: None,
+            message: message.into(),
+        }
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn set_key(table: &mut toml::Table, key: &str, raw: &str, var: &str) -> Result<(), SettingsError> {
+    let (section, name) = key.split_once('.').unwrap_or(("", key));
+    let err = |m: String| SettingsError {
+        key: key.into(),
+        source_hint: Some(format!("from {var}")),
+        message: m,
+    };
+    let sect = table
+        .entry(section.to_string())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| err("is not a table".into()))?;
+    let value = match sect.get(name) {
+        Some(toml::Value::Integer(_)) => toml::Value::Integer(
+            raw.trim()
+                .parse::<i64>()
+                .map_err(|_| err(format!("`{raw}` is not a whole number")))?,
+        ),
+        Some(toml::Value::Boolean(_)) => toml::Value::Boolean(
+            raw.trim()
+                .parse::<bool>()
+                .map_err(|_| err(format!("`{raw}` is not true or false")))?,
+        ),
+        _ => toml::Value::String(raw.to_string()),
+    };
+    sect.insert(name.to_string(), value);
+    Ok(())
+}
+
+impl Settings {
+    /// Loads from the process environment.
+    pub fn load() -> Result<Settings, SettingsError> {
+        Settings::load_from(|k| std::env::var(k).ok())
+    }
+
+    /// Loads with `env` as the environment (tests pass their own).
+    pub fn load_from(env: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let default_text = match std::fs::read_to_string("config/default.toml") {
+            Ok(t) => t,
+            Err(_) => DEFAULT_TOML.to_string(),
+        };
+        let mut table: toml::Table = toml::from_str(&default_text)
+            .map_err(|e| SettingsError::new("config/default.toml", e.to_string()))?;
+        if let Some(path) = env("RONGCUO_CONFIG").filter(|p| !p.is_empty()) {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                SettingsError::new("RONGCUO_CONFIG", format!("cannot read {path}: {e}"))
+            })?;
+            let over: toml::Table = toml::from_str(&text)
+                .map_err(|e| SettingsError::new("RONGCUO_CONFIG", format!("{path}: {e}")))?;
+            merge(&mut table, over);
+        }
+        for (var, key) in ENV_KEYS {
+            if let Some(value) = env(var) {
+                set_key(&mut table, key, &value, var)?;
+            }
+        }
+        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                let message = e.inner().message().to_string();
+                let hint = ENV_KEYS
+                    .iter()
+                    .find(|(_, k)| *k == key)
+                    .map(|(v, _)| format!("or {v}"));
+                SettingsError {
+                    key,
+                    source_hint: hint,
+                    message,
+                }
+            })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |key: &str, m: String| {
+            let hint = ENV_KEYS
+                .iter()
+                .find(|(_, k)| *k == key)
+                .map(|(v, _)| format!("or {v}"));
+            Err(SettingsError {
+                key: key.into(),
+                source_hint: hint,
+                message: m,
+            })
+        };
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            return bad(
+                "server.listen",
+                format!(
+                    "`{}` is not an address like 127.0.0.1:8080",
+                    self.server.listen
+                ),
+            );
+        }
+        if !(self.server.public_url.starts_with("http://")
+            || self.server.public_url.starts_with("https://"))
+        {
+            return bad(
+                "server.public_url",
+                "must start with http:// or https://".into(),
+            );
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.server.body_limit_bytes) {
+            return bad(
+                "server.body_limit_bytes",
+                "must be between 1024 and 16777216".into(),
+            );
+        }
+        if let Err(e) = DbUrl::parse(&self.database.url) {
+            return bad("database.url", e.to_string());
+        }
+        if !(1..=256).contains(&self.database.pool_size) {
+            return bad("database.pool_size", "must be between 1 and 256".into());
+        }
+        match self.auth.algorithm.as_str() {
+            "HS256" => {
+                if self.auth.secret.len() < 16 {
+                    return bad("auth.secret", "must be at least 16 bytes for HS256".into());
+                }
+            }
+            "RS256" | "EdDSA" => {
+                if self.auth.public_key_file.is_empty() {
+                    return bad(
+                        "auth.public_key_file",
+                        format!("{} needs a public key (PEM)", self.auth.algorithm),
+                    );
+                }
+            }
+            other => {
+                return bad(
+                    "auth.algorithm",
+                    format!("`{other}` is not one of HS256, RS256, EdDSA"),
+                );
+            }
+        }
+        if self.auth.issuer.is_empty() {
+            return bad("auth.issuer", "must not be empty".into());
+        }
+        if self.auth.audience.is_empty() {
+            return bad("auth.audience", "must not be empty".into());
+        }
+        let from_addr = self
+            .mail
+            .from
+            .rsplit_once('<')
+            .map(|(_, a)| a.trim_end_matches('>').to_string())
+            .unwrap_or_else(|| self.mail.from.clone());
+        if let Err(e) = EmailAddress::parse(&from_addr) {
+            return bad("mail.from", e);
+        }
+        let smtp = &self.mail.smtp_url;
+        if !smtp.is_empty() && !smtp.starts_with("smtp://") && !smtp.starts_with("smtps://") {
+            return bad(
+                "mail.smtp_url",
+                "must start with smtp:// or smtps://".into(),
+            );
+        }
+        if !(10..=3_600_000).contains(&self.timers.interval_ms) {
+            return bad(
+                "timers.interval_ms",
+                "must be between 10 and 3600000".into(),
+            );
+        }
+        if !(0..=3650).contains(&self.workflows.appeal_window_days) {
+            return bad(
+                "workflows.appeal_window_days",
+                "must be between 0 and 3650".into(),
+            );
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad(
+                "log.format",
+                format!("`{}` is not text or json", self.log.format),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.server
+            .listen
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    }
+
+    pub fn db_url(&self) -> Result<DbUrl, SettingsError> {
+        DbUrl::parse(&self.database.url)
+            .map_err(|e| SettingsError::new("database.url", e.to_string()))
+    }
+
+    pub fn workflows_dir(&self) -> PathBuf {
+        Path::new(&self.workflows.dir).to_path_buf()
+    }
+
+    /// True while the development secret of `config/default.toml` is in use.
+    pub fn uses_development_secret(&self) -> bool {
+        self.auth.algorithm == "HS256"
+            && DEFAULT_TOML.contains(&format!("secret = \"{}\"", self.auth.secret))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_from(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_load_and_env_overrides() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.server.listen, "127.0.0.1:8080");
+        assert!(s.uses_development_secret());
+        let s = load(&[
+            ("RONGCUO_LISTEN", "127.0.0.1:9999"),
+            ("RONGCUO_TIMER_INTERVAL_MS", "250"),
+        ])
+        .unwrap();
+        assert_eq!(s.server.listen, "127.0.0.1:9999");
+        assert_eq!(s.timers.interval_ms, 250);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let e = load(&[("RONGCUO_DATABASE_URL", "mysql://x@y/z")]).unwrap_err();
+        assert_eq!(e.key, "database.url");
+        assert!(e.to_string().contains("RONGCUO_DATABASE_URL"), "{e}");
+        let e = load(&[("RONGCUO_TIMER_INTERVAL_MS", "soon")]).unwrap_err();
+        assert_eq!(e.key, "timers.interval_ms");
+        let e = load(&[("RONGCUO_LISTEN", "everywhere")]).unwrap_err();
+        assert_eq!(e.key, "server.listen");
+        let e = load(&[("RONGCUO_JWT_ALGORITHM", "none")]).unwrap_err();
+        assert_eq!(e.key, "auth.algorithm");
+        let e = load(&[("RONGCUO_JWT_SECRET", "short")]).unwrap_err();
+        assert_eq!(e.key, "auth.secret");
+        assert!(
+            !e.to_string().contains("short"),
+            "the secret is not echoed: {e}"
+        );
+    }
+
+    #[test]
+    fn config_file_layers_between_defaults_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[database]\npool_size = 3\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let s = load(&[("RONGCUO_CONFIG", p)]).unwrap();
+        assert_eq!(s.database.pool_size, 3);
+        assert_eq!(s.log.format, "json");
+        let s = load(&[("RONGCUO_CONFIG", p), ("RONGCUO_LOG_FORMAT", "text")]).unwrap();
+        assert_eq!(s.log.format, "text");
+        std::fs::write(&path, "[database]\npool_size = \"many\"\n").unwrap();
+        let e = load(&[("RONGCUO_CONFIG", p)]).unwrap_err();
+        assert_eq!(e.key, "database.pool_size");
+        std::fs::write(&path, "[databse]\nurl = \"x\"\n").unwrap();
+        assert!(load(&[("RONGCUO_CONFIG", p)]).is_err());
+    }
+}

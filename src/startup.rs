@@ -1,0 +1,110 @@
+//! Wiring: database (migrated), workflows, keys, the HTTP server on its listener.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::{Context, anyhow};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::Keys;
+use crate::auth::caller::Authenticator;
+use crate::clock::Clock;
+use crate::db::{Db, DbError, migrations};
+use crate::domain::registry::Registry;
+use crate::engine::Engine;
+use crate::http::{AppState, problem, routes};
+use crate::settings::Settings;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+/// Connects and migrates (blocking work, off the async threads).
+pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.db_url()?;
+    let pool_size = settings.database.pool_size;
+    tokio::task::spawn_blocking(move || -> Result<Db, DbError> {
+        let db = Db::connect(&url, pool_size)?;
+        let mut conn = db.writer_connection()?;
+        let applied = migrations::run_pending(&mut conn)?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+        Ok(db)
+    })
+    .await
+    .context("database start-up task")?
+    .context("configuration key `database.url`")
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Application::build_with_clock(settings, Clock::default()).await
+    }
+
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
+        let registry = Registry::load(
+            &settings.workflows_dir(),
+            settings.workflows.appeal_window_days,
+        )
+        .map_err(|e| anyhow!("configuration key `workflows.dir`: {e}"))?;
+        let keys = Arc::new(Keys::from_settings(&settings.auth).map_err(|e| anyhow!(e))?);
+        let db = connect_and_migrate(&settings).await?;
+        let listener = TcpListener::bind(settings.listen_addr()).with_context(|| {
+            format!(
+                "configuration key `server.listen`: cannot listen on {}",
+                settings.server.listen
+            )
+        })?;
+        let port = listener.local_addr()?.port();
+        let engine = Engine {
+            db: db.clone(),
+            registry,
+            clock,
+            public_url: settings.server.public_url.clone(),
+        };
+        let state = AppState {
+            engine,
+            auth: Authenticator::new(keys, db),
+            settings: Arc::new(settings.clone()),
+        };
+        let data = web::Data::new(state.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(data.clone())
+                .configure(routes::configure)
+                .default_service(web::to(problem::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(30);
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}

@@ -1,0 +1,54 @@
+//! JSON views of cases and timelines (what REST clients see).
+
+use serde_json::{Map, Value, json};
+
+use crate::audit::format_at;
+use crate::db::models::TransitionRow;
+use crate::domain::workflow::Case;
+
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    format_at(t.naive_utc())
+}
+
+/// A case with the caller's `available_events` and the workflow's records.
+pub fn case_json(case: &Case, available_events: &[&str]) -> Value {
+    let mut obj = Map::new();
+    obj.insert("id".into(), json!(case.id));
+    obj.insert("workflow".into(), json!(case.workflow));
+    obj.insert("state".into(), json!(case.state));
+    obj.insert("version".into(), json!(case.version));
+    obj.insert("subject".into(), json!(case.subject));
+    obj.insert(
+        "applicant".into(),
+        json!({"id": case.applicant.id, "name": case.applicant.name, "role": case.applicant.role}),
+    );
+    obj.insert("investigator_id".into(), json!(case.investigator_id));
+    obj.insert("decider_id".into(), json!(case.decider_id));
+    obj.insert("title".into(), json!(case.title));
+    obj.insert("overdue".into(), json!(case.overdue));
+    obj.insert("catalogue_version".into(), json!(case.catalogue_version));
+    if let Value::Object(records) = &case.records {
+        for (k, v) in records {
+            obj.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    obj.insert("created_at".into(), json!(rfc3339(case.created_at)));
+    obj.insert("updated_at".into(), json!(rfc3339(case.updated_at)));
+    obj.insert("available_events".into(), json!(available_events));
+    Value::Object(obj)
+}
+
+pub fn timeline_item(row: &TransitionRow) -> Value {
+    let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
+    json!({
+        "seq": row.seq,
+        "event": row.event,
+        "from": row.from_state,
+        "to": row.to_state,
+        "actor": {"id": row.actor_id, "role": row.actor_role},
+        "payload": payload,
+        "at": format_at(row.at),
+        "hash": row.hash,
+        "prev_hash": row.prev_hash,
+    })
+}
