@@ -13,7 +13,9 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let pending: Pending = state.engine.db.read(migrations::pending_count).await;
+    // The writer: diesel's harness may create its bookkeeping table, which a read-only
+    // SQLite connection refuses.
+    let pending: Pending = state.engine.db.write(migrations::pending_count).await;
     match pending {
         Ok(0) => HttpResponse::Ok()
             .json(json!({"status": "ready", "database": "ok", "migrations_pending": 0})),

@@ -1,0 +1,215 @@
+//! The real binary: serve over HTTP, mint tokens, refuse bad configuration.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rongcuo"))
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn serve_file_and_read(db_url: String) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let env = test_env(&db_url, &[("RONGCUO_LISTEN", &listen)]);
+    let _server = Server(
+        bin()
+            .arg("serve")
+            .envs(&env)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://{listen}");
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the binary did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let out = bin()
+        .args([
+            "token",
+            "--sub",
+            ZHANG.id,
+            "--name",
+            ZHANG.name,
+            "--email",
+            &ZHANG.email(),
+            "--role",
+            "cadre",
+            "--org",
+            ZHANG.org,
+        ])
+        .envs(&env)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let r = client
+        .post(format!("{base}/api/v1/exonerations"))
+        .bearer_auth(&token)
+        .json(&filing())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let case: Value = r.json().await.unwrap();
+    let r = client
+        .get(format!(
+            "{base}/api/v1/exonerations/{}",
+            case["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["etag"], "\"1\"");
+}
+
+#[tokio::test]
+async fn the_binary_serves_http_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    serve_file_and_read(format!("sqlite://{}/bin.db", dir.path().display())).await;
+}
+
+#[tokio::test]
+async fn the_binary_serves_http_on_postgres() {
+    let Some(pg) = tokio::task::spawn_blocking(create_pg_database)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    serve_file_and_read(pg.url.clone()).await;
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/x.db", dir.path().display());
+    let out = bin()
+        .args(args)
+        .envs(test_env(&db, env))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).to_string() + &format!("\nfiles: {leftovers:?}");
+    (out.status.code(), stdout, stderr)
+}
+
+#[test]
+fn bad_configuration_stops_the_start_naming_the_key() {
+    for (var, value, key) in [
+        ("RONGCUO_DATABASE_URL", "mysql://u@h/db", "database.url"),
+        ("RONGCUO_LISTEN", "everywhere", "server.listen"),
+        ("RONGCUO_TIMER_INTERVAL_MS", "soon", "timers.interval_ms"),
+        ("RONGCUO_JWT_ALGORITHM", "none", "auth.algorithm"),
+        ("RONGCUO_LOG_FORMAT", "xml", "log.format"),
+    ] {
+        let (code, _, stderr) = run(&["migrate"], &[(var, value)]);
+        assert_eq!(code, Some(2), "{var}: {stderr}");
+        assert!(stderr.contains(key), "{var}: {stderr}");
+    }
+    let (code, _, stderr) = run(
+        &["migrate"],
+        &[("RONGCUO_CONFIG", "/nonexistent/rongcuo.toml")],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("RONGCUO_CONFIG"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_database_is_an_error_not_a_new_sqlite_file() {
+    let (code, _, stderr) = run(
+        &["migrate"],
+        &[(
+            "RONGCUO_DATABASE_URL",
+            "postgres://postgres:s3cret@127.0.0.1:1/nothing",
+        )],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+    assert!(
+        !stderr.contains("s3cret"),
+        "the password is not printed: {stderr}"
+    );
+    assert!(
+        stderr.contains("files: []"),
+        "nothing was created: {stderr}"
+    );
+}
+
+#[test]
+fn token_refuses_claims_the_service_would_refuse() {
+    let (code, _, stderr) = run(
+        &[
+            "token", "--sub", "u1", "--name", "n", "--email", "a@b.cn", "--role", "emperor",
+            "--org", "anhui",
+        ],
+        &[],
+    );
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("unknown role"), "{stderr}");
+    let (code, stdout, _) = run(
+        &[
+            "token", "--sub", "u1", "--name", "n", "--email", "a@b.cn", "--role", "cadre", "--org",
+            "anhui",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout.trim().split('.').count(), 3);
+}

@@ -1,0 +1,11 @@
+//! API tests over HTTP against the app on a real SQLite file and a real PostgreSQL database.
+
+mod helpers;
+
+mod audit;
+mod binary;
+mod concurrency;
+mod happy_path;
+mod idempotency;
+mod migrations;
+mod refusals;

@@ -1,0 +1,77 @@
+//! The documents in `workflows/` must say what the code does.
+
+use rongcuo::domain::describe;
+use rongcuo::domain::exoneration::{DEF, Exoneration};
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn exoneration_md_matches_the_code_table() {
+    let expected = describe::markdown(&DEF);
+    let actual = read("workflows/exoneration.md");
+    assert!(
+        actual == expected,
+        "workflows/exoneration.md is out of date: regenerate it with\n  cargo run -- workflows markdown exoneration > workflows/exoneration.md"
+    );
+    for row in DEF.rows {
+        assert!(
+            actual.contains(&format!("`{}`", row.event)),
+            "{} missing",
+            row.event
+        );
+    }
+}
+
+#[test]
+fn the_diagram_has_an_edge_for_every_row() {
+    let diagram = describe::mermaid(&DEF);
+    assert!(diagram.starts_with("stateDiagram-v2\n"));
+    for row in DEF.rows {
+        for from in row.from {
+            assert!(diagram.contains(&format!("    {from} --> ")), "{from}");
+            assert!(
+                diagram.contains(&format!(": {}\n", row.event)),
+                "{}",
+                row.event
+            );
+        }
+    }
+}
+
+#[test]
+fn the_catalogue_file_loads_with_sanming_and_the_general_rule() {
+    let wf = Exoneration::load(
+        std::path::Path::new(&format!("{}/workflows", env!("CARGO_MANIFEST_DIR"))),
+        0,
+    )
+    .unwrap();
+    let cat = rongcuo::domain::workflow::Workflow::catalogues(&wf);
+    let codes: Vec<&str> = cat["circumstances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    for i in 1..=8 {
+        assert!(
+            codes.contains(&format!("sanming-{i}").as_str()),
+            "sanming-{i}"
+        );
+    }
+    assert!(codes.contains(&"general-1"));
+    for c in cat["circumstances"].as_array().unwrap() {
+        assert!(
+            !c["text"].as_str().unwrap().is_empty() && !c["source"].as_str().unwrap().is_empty()
+        );
+    }
+    assert_eq!(wf.appeal_window().num_days(), 30);
+    assert!(
+        Exoneration::from_toml(
+            "[deadlines]\nappeal_window_days = 30\n[catalogue]\nversion = \"x\"\ncirculars = []\n",
+            0
+        )
+        .is_err()
+    );
+}

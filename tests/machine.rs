@@ -1,0 +1,625 @@
+//! Workflow A's machine against its table: every (state, event) pair, no database.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rongcuo::domain::Refusal;
+use rongcuo::domain::exoneration::DEF;
+use rongcuo::domain::exoneration::events::Event;
+use rongcuo::domain::exoneration::machine::{self, Ctx};
+use rongcuo::domain::exoneration::records::*;
+use rongcuo::domain::workflow::SAME;
+use serde_json::{Value, json};
+
+const WINDOW_DAYS: i64 = 30;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()
+}
+
+fn element() -> Element {
+    Element {
+        finding: Finding::Favourable,
+        notes: "出以公心".into(),
+    }
+}
+
+fn base_records() -> Records {
+    Records {
+        incident: Incident {
+            title: "先检查后招标".into(),
+            description: "事故后先组织中介机构开展安全检查".into(),
+            occurred_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        },
+        circumstances: vec![Circumstance {
+            code: "sanming-1".into(),
+            text: "…".into(),
+            source: "…".into(),
+        }],
+        remedial_actions: "补办招标手续".into(),
+        accountability_ref: None,
+        ex_officio: false,
+        supplement: None,
+        rejection: None,
+        findings: None,
+        returns: vec![],
+        decision: None,
+        previous_decisions: vec![],
+        rectification: None,
+        appeal: None,
+        previous_appeals: vec![],
+        withdrawal: None,
+        closure: None,
+        accountability: None,
+        linked_case_id: None,
+    }
+}
+
+fn findings(red_lines: Vec<RedLine>) -> Findings {
+    Findings {
+        elements: Elements {
+            motive: element(),
+            objective_conditions: element(),
+            procedure: element(),
+            nature: element(),
+            consequences: element(),
+            remediation: element(),
+        },
+        recommendation: if red_lines.is_empty() {
+            DecisionOutcome::Exonerate
+        } else {
+            DecisionOutcome::Deny
+        },
+        red_lines,
+        notes: String::new(),
+        by: "u-chen".into(),
+        at: now() - Duration::days(3),
+    }
+}
+
+fn decision(outcome: DecisionOutcome, days_ago: i64) -> Decision {
+    Decision {
+        outcome,
+        explanation: "经研究认定".into(),
+        influence_period_months: None,
+        influence_ends_on: None,
+        by: "u-sun".into(),
+        at: now() - Duration::days(days_ago),
+        via_appeal: false,
+    }
+}
+
+fn rectification(state: RectificationState, due_in_days: i64) -> Rectification {
+    Rectification {
+        requirements: "补办招标".into(),
+        due_at: now() + Duration::days(due_in_days),
+        state,
+        ordered_at: now() - Duration::days(5),
+        reports: vec![],
+        verifications: vec![],
+        extensions: vec![],
+    }
+}
+
+/// Records under which `event`'s non-state conditions hold, so only the state decides.
+fn records_for(event: &str) -> Records {
+    let mut r = base_records();
+    r.findings = Some(findings(vec![]));
+    match event {
+        "supplement_overdue" => {
+            r.supplement = Some(Supplement {
+                items: "会议纪要".into(),
+                due_at: now() - Duration::hours(1),
+                requested_by: "u-li".into(),
+                requested_at: now() - Duration::days(8),
+                overdue: false,
+                material: vec![],
+            })
+        }
+        "submit_rectification" | "extend_rectification" => {
+            r.decision = Some(decision(DecisionOutcome::Exonerate, 5));
+            r.rectification = Some(rectification(RectificationState::Ordered, 10));
+        }
+        "verify_rectification" => {
+            r.decision = Some(decision(DecisionOutcome::Exonerate, 5));
+            r.rectification = Some(rectification(RectificationState::Submitted, 10));
+        }
+        "rectification_overdue" => {
+            r.decision = Some(decision(DecisionOutcome::Exonerate, 40));
+            r.rectification = Some(rectification(RectificationState::Ordered, -1));
+        }
+        "refer_accountability" => {
+            r.decision = Some(decision(DecisionOutcome::Exonerate, 40));
+            r.rectification = Some(rectification(RectificationState::Overdue, -1));
+        }
+        "appeal" => r.decision = Some(decision(DecisionOutcome::Deny, 1)),
+        "close" | "appeal_window_expired" => {
+            r.decision = Some(decision(DecisionOutcome::Deny, WINDOW_DAYS + 1))
+        }
+        "decide_appeal" => {
+            r.decision = Some(decision(DecisionOutcome::Deny, 2));
+            r.appeal = Some(Appeal {
+                grounds: "事实认定有误".into(),
+                by: "u-zhang".into(),
+                at: now() - Duration::days(1),
+                prior_state: "denied".into(),
+                result: None,
+                explanation: None,
+                decided_by: None,
+                decided_at: None,
+            });
+        }
+        _ => {}
+    }
+    r
+}
+
+fn due(days: i64) -> String {
+    (now() + Duration::days(days)).to_rfc3339()
+}
+
+fn elements_json() -> Value {
+    let e = json!({"finding": "favourable", "notes": ""});
+    json!({"motive": e, "objective_conditions": e, "procedure": e, "nature": e, "consequences": e, "remediation": e})
+}
+
+/// A valid body for every event.
+fn body_for(event: &str) -> Value {
+    let mut b = match event {
+        "request_supplement" => json!({"items": "会议纪要", "due_at": due(7)}),
+        "supplement" => json!({"material": "补充会议纪要"}),
+        "accept" => json!({"investigator_id": "u-chen"}),
+        "submit_findings" => {
+            json!({"elements": elements_json(), "red_lines": [], "recommendation": "exonerate", "notes": ""})
+        }
+        "decide" => json!({"outcome": "exonerate", "explanation": "符合容错情形",
+                           "rectification": {"requirements": "补办招标", "due_at": due(30)}}),
+        "submit_rectification" => json!({"report": "已补办"}),
+        "verify_rectification" => json!({"accepted": true, "comment": "整改到位"}),
+        "extend_rectification" => json!({"due_at": due(60), "reason": "材料审批中"}),
+        "appeal" => json!({"grounds": "事实认定有误"}),
+        "decide_appeal" => {
+            json!({"result": "revise", "explanation": "改为免责", "outcome": "exonerate",
+                                  "rectification": {"requirements": "补办", "due_at": due(30)}})
+        }
+        "supplement_overdue" | "rectification_overdue" | "appeal_window_expired" => json!({}),
+        _ => json!({"reason": "理由"}),
+    };
+    b["event"] = json!(event);
+    b
+}
+
+fn run(state: &str, event: &str, records: Records) -> (Result<&'static str, Refusal>, Ctx) {
+    let ev =
+        Event::parse(event, &body_for(event), now()).unwrap_or_else(|e| panic!("{event}: {e:?}"));
+    let mut ctx = Ctx::new("u-actor", now(), Duration::days(WINDOW_DAYS), records);
+    ctx.investigator_id = Some("u-chen".into());
+    let result = machine::step(state, &ev, &mut ctx);
+    (result, ctx)
+}
+
+#[test]
+fn every_state_event_pair_matches_the_table() {
+    let mut checked = 0;
+    for state in DEF.states {
+        for event in DEF.events() {
+            let (result, _) = run(state, event, records_for(event));
+            let row = DEF
+                .rows
+                .iter()
+                .find(|r| r.event == event && r.from.contains(state));
+            match (row, result) {
+                (Some(row), Ok(to)) => {
+                    let allowed: Vec<&str> = row
+                        .to
+                        .iter()
+                        .map(|t| if *t == SAME { *state } else { *t })
+                        .collect();
+                    assert!(
+                        allowed.contains(&to),
+                        "{state} --{event}--> {to}, table says {allowed:?}"
+                    );
+                }
+                (Some(_), Err(e)) => {
+                    panic!("{state} --{event}: the table allows it but the machine refused: {e:?}")
+                }
+                (None, Err(Refusal::NotAllowed { state: s, event: e })) => {
+                    assert_eq!((s.as_str(), e.as_str()), (*state, event));
+                }
+                (None, other) => {
+                    panic!("{state} --{event}: not in the table, machine answered {other:?}")
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, DEF.states.len() * DEF.events().len());
+    assert_eq!(DEF.states.len(), 12);
+    assert_eq!(DEF.events().len(), 18);
+}
+
+#[test]
+fn a_red_line_leaves_deny_as_the_only_outcome() {
+    let mut r = records_for("decide");
+    r.findings = Some(findings(vec![RedLine::PersonalGain]));
+    let (result, _) = run("deliberating", "decide", r.clone());
+    match result {
+        Err(Refusal::Invalid(errors)) => {
+            assert_eq!(errors[0].field, "outcome");
+            assert!(
+                errors[0].message.contains("personal_gain"),
+                "{}",
+                errors[0].message
+            );
+        }
+        other => panic!("expected 422, got {other:?}"),
+    }
+    let ev = Event::parse(
+        "decide",
+        &json!({"outcome": "deny", "explanation": "触碰红线"}),
+        now(),
+    )
+    .unwrap();
+    let mut ctx = Ctx::new("u-sun", now(), Duration::days(WINDOW_DAYS), r);
+    assert_eq!(machine::step("deliberating", &ev, &mut ctx), Ok("denied"));
+    assert_eq!(ctx.decider_id.as_deref(), Some("u-sun"));
+}
+
+#[test]
+fn findings_with_a_red_line_must_recommend_deny() {
+    let mut b = body_for("submit_findings");
+    b["red_lines"] = json!(["integrity"]);
+    match Event::parse("submit_findings", &b, now()) {
+        Err(Refusal::Invalid(errors)) => assert_eq!(errors[0].field, "recommendation"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn outcomes_carry_what_they_must() {
+    let cases = [
+        (
+            json!({"outcome": "exonerate", "explanation": "x"}),
+            "rectification",
+        ),
+        (
+            json!({"outcome": "mitigate", "explanation": "x", "rectification": {"requirements": "r", "due_at": due(3)}}),
+            "influence_period_months",
+        ),
+        (
+            json!({"outcome": "deny", "explanation": "x", "rectification": {"requirements": "r", "due_at": due(3)}}),
+            "rectification",
+        ),
+        (
+            json!({"outcome": "exonerate", "explanation": "x", "rectification": {"requirements": "r", "due_at": due(-1)}}),
+            "rectification.due_at",
+        ),
+        (json!({"outcome": "deny"}), "explanation"),
+        (
+            json!({"outcome": "deny", "explanation": "   "}),
+            "explanation",
+        ),
+        (json!({"outcome": "pardon", "explanation": "x"}), "outcome"),
+        (
+            json!({"outcome": "mitigate", "explanation": "x", "influence_period_months": 0,
+                "rectification": {"requirements": "r", "due_at": due(3)}}),
+            "influence_period_months",
+        ),
+    ];
+    for (body, field) in cases {
+        match Event::parse("decide", &body, now()) {
+            Err(Refusal::Invalid(errors)) => {
+                assert!(
+                    errors.iter().any(|e| e.field == field),
+                    "{body}: expected `{field}`, got {errors:?}"
+                )
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn mitigation_records_the_influence_period_and_when_it_ends() {
+    let body = json!({"outcome": "mitigate", "explanation": "从轻处理", "influence_period_months": 6,
+                      "rectification": {"requirements": "r", "due_at": due(30)}});
+    let ev = Event::parse("decide", &body, now()).unwrap();
+    let mut ctx = Ctx::new(
+        "u-sun",
+        now(),
+        Duration::days(WINDOW_DAYS),
+        records_for("decide"),
+    );
+    assert_eq!(
+        machine::step("deliberating", &ev, &mut ctx),
+        Ok("mitigated")
+    );
+    let d = ctx.records.decision.unwrap();
+    assert_eq!(d.influence_period_months, Some(6));
+    assert_eq!(
+        d.influence_ends_on,
+        chrono::NaiveDate::from_ymd_opt(2027, 5, 2)
+    );
+    assert_eq!(
+        ctx.records.rectification.unwrap().state,
+        RectificationState::Ordered
+    );
+}
+
+#[test]
+fn appeal_only_inside_the_window_and_close_only_after_it() {
+    let mut r = records_for("appeal");
+    r.decision = Some(decision(DecisionOutcome::Deny, WINDOW_DAYS + 1));
+    let (result, _) = run("denied", "appeal", r.clone());
+    assert!(
+        matches!(result, Err(Refusal::Conflict(ref m)) if m.contains("appeal window ended")),
+        "{result:?}"
+    );
+
+    let (result, _) = run("denied", "close", records_for("appeal"));
+    assert!(
+        matches!(result, Err(Refusal::Conflict(_))),
+        "close inside the window: {result:?}"
+    );
+    let (result, _) = run("denied", "appeal_window_expired", records_for("appeal"));
+    assert!(
+        matches!(result, Err(Refusal::Conflict(_))),
+        "timer before expiry: {result:?}"
+    );
+
+    let (result, ctx) = run("denied", "appeal_window_expired", r);
+    assert_eq!(result, Ok("closed"));
+    assert!(ctx.records.closure.is_some());
+}
+
+#[test]
+fn an_appeal_decision_is_final_and_uphold_returns_to_the_prior_state() {
+    let (result, ctx) = run("appealed", "decide_appeal", records_for("decide_appeal"));
+    assert_eq!(result, Ok("exonerated"));
+    let records = ctx.records;
+    assert!(records.decision.as_ref().unwrap().via_appeal);
+    assert_eq!(records.previous_decisions.len(), 1);
+    assert_eq!(records.previous_decisions[0].outcome, DecisionOutcome::Deny);
+    assert_eq!(
+        records.appeal.as_ref().unwrap().result,
+        Some(AppealResult::Revise)
+    );
+    let ev = Event::parse("appeal", &body_for("appeal"), now()).unwrap();
+    let mut ctx = Ctx::new("u-zhang", now(), Duration::days(WINDOW_DAYS), records);
+    assert!(matches!(
+        machine::step("exonerated", &ev, &mut ctx),
+        Err(Refusal::Conflict(_))
+    ));
+
+    let uphold = Event::parse(
+        "decide_appeal",
+        &json!({"result": "uphold", "explanation": "维持"}),
+        now(),
+    )
+    .unwrap();
+    let mut ctx = Ctx::new(
+        "u-zhou",
+        now(),
+        Duration::days(WINDOW_DAYS),
+        records_for("decide_appeal"),
+    );
+    assert_eq!(machine::step("appealed", &uphold, &mut ctx), Ok("denied"));
+    let mut ctx2 = Ctx::new(
+        "u-zhang",
+        now(),
+        Duration::days(WINDOW_DAYS),
+        ctx.records.clone(),
+    );
+    assert!(
+        matches!(machine::step("denied", &ev, &mut ctx2), Err(Refusal::Conflict(ref m)) if m.contains("already"))
+    );
+
+    let remand = Event::parse(
+        "decide_appeal",
+        &json!({"result": "remand", "explanation": "重新调查"}),
+        now(),
+    )
+    .unwrap();
+    let mut ctx = Ctx::new(
+        "u-zhou",
+        now(),
+        Duration::days(WINDOW_DAYS),
+        records_for("decide_appeal"),
+    );
+    assert_eq!(
+        machine::step("appealed", &remand, &mut ctx),
+        Ok("investigating")
+    );
+    assert!(ctx.records.decision.is_none());
+}
+
+#[test]
+fn rectification_goes_ordered_submitted_back_to_ordered_overdue_and_to_accountability() {
+    let mut r = records_for("submit_rectification");
+    let steps: [(&str, Value, &str, RectificationState); 5] = [
+        (
+            "submit_rectification",
+            json!({"report": "已补办"}),
+            "exonerated",
+            RectificationState::Submitted,
+        ),
+        (
+            "verify_rectification",
+            json!({"accepted": false, "comment": "不到位", "due_at": due(3)}),
+            "exonerated",
+            RectificationState::Ordered,
+        ),
+        (
+            "submit_rectification",
+            json!({"report": "再次补办"}),
+            "exonerated",
+            RectificationState::Submitted,
+        ),
+        (
+            "verify_rectification",
+            json!({"accepted": false, "comment": "仍不到位", "due_at": due(1)}),
+            "exonerated",
+            RectificationState::Ordered,
+        ),
+        (
+            "extend_rectification",
+            json!({"due_at": due(20), "reason": "审批中"}),
+            "exonerated",
+            RectificationState::Ordered,
+        ),
+    ];
+    for (event, body, to, rect) in steps {
+        let ev = Event::parse(event, &body, now()).unwrap();
+        let mut ctx = Ctx::new("u-x", now(), Duration::days(WINDOW_DAYS), r);
+        assert_eq!(
+            machine::step("exonerated", &ev, &mut ctx),
+            Ok(to),
+            "{event}"
+        );
+        assert_eq!(
+            ctx.records.rectification.as_ref().unwrap().state,
+            rect,
+            "{event}"
+        );
+        r = ctx.records;
+    }
+    // Not due yet: the timer is refused.
+    let overdue = Event::parse("rectification_overdue", &json!({}), now()).unwrap();
+    let mut ctx = Ctx::new("system", now(), Duration::days(WINDOW_DAYS), r.clone());
+    assert!(matches!(
+        machine::step("exonerated", &overdue, &mut ctx),
+        Err(Refusal::Conflict(_))
+    ));
+    // Referral needs an overdue rectification.
+    let refer = Event::parse(
+        "refer_accountability",
+        &json!({"reason": "逾期未整改"}),
+        now(),
+    )
+    .unwrap();
+    let mut ctx = Ctx::new("u-sun", now(), Duration::days(WINDOW_DAYS), r.clone());
+    assert!(matches!(
+        machine::step("exonerated", &refer, &mut ctx),
+        Err(Refusal::Conflict(_))
+    ));
+    // Twenty-one days later it is overdue, flagged, and referable.
+    let later = now() + Duration::days(21);
+    let mut ctx = Ctx::new("system", later, Duration::days(WINDOW_DAYS), r);
+    assert_eq!(
+        machine::step("exonerated", &overdue, &mut ctx),
+        Ok("exonerated")
+    );
+    assert!(ctx.overdue);
+    assert_eq!(
+        ctx.records.rectification.as_ref().unwrap().state,
+        RectificationState::Overdue
+    );
+    let mut ctx = Ctx::new("u-sun", later, Duration::days(WINDOW_DAYS), ctx.records);
+    assert_eq!(
+        machine::step("exonerated", &refer, &mut ctx),
+        Ok("accountability")
+    );
+}
+
+#[test]
+fn an_extension_must_move_the_due_date_later() {
+    let ev = Event::parse(
+        "extend_rectification",
+        &json!({"due_at": due(5), "reason": "x"}),
+        now(),
+    )
+    .unwrap();
+    let mut ctx = Ctx::new(
+        "u-chen",
+        now(),
+        Duration::days(WINDOW_DAYS),
+        records_for("extend_rectification"),
+    );
+    match machine::step("exonerated", &ev, &mut ctx) {
+        Err(Refusal::Invalid(errors)) => assert_eq!(errors[0].field, "due_at"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn supplement_overdue_flags_and_supplement_clears() {
+    let (result, ctx) = run(
+        "needs_supplement",
+        "supplement_overdue",
+        records_for("supplement_overdue"),
+    );
+    assert_eq!(result, Ok("needs_supplement"));
+    assert!(ctx.overdue);
+    let again = Event::parse("supplement_overdue", &json!({}), now()).unwrap();
+    let mut ctx2 = Ctx::new(
+        "system",
+        now(),
+        Duration::days(WINDOW_DAYS),
+        ctx.records.clone(),
+    );
+    assert!(matches!(
+        machine::step("needs_supplement", &again, &mut ctx2),
+        Err(Refusal::Conflict(_))
+    ));
+    let sup = Event::parse("supplement", &json!({"material": "补充"}), now()).unwrap();
+    let mut ctx3 = Ctx::new("u-zhang", now(), Duration::days(WINDOW_DAYS), ctx.records);
+    ctx3.overdue = true;
+    assert_eq!(
+        machine::step("needs_supplement", &sup, &mut ctx3),
+        Ok("filed")
+    );
+    assert!(!ctx3.overdue);
+    assert_eq!(ctx3.records.supplement.unwrap().material.len(), 1);
+}
+
+#[test]
+fn payload_errors_name_the_field() {
+    let cases = [
+        ("request_supplement", json!({"items": "x"}), "due_at"),
+        (
+            "request_supplement",
+            json!({"items": "x", "due_at": "tomorrow"}),
+            "due_at",
+        ),
+        (
+            "request_supplement",
+            json!({"items": "x", "due_at": due(-2)}),
+            "due_at",
+        ),
+        (
+            "submit_findings",
+            json!({"elements": {}, "red_lines": [], "recommendation": "deny"}),
+            "elements.motive",
+        ),
+        (
+            "submit_findings",
+            json!({"elements": elements_json(), "red_lines": ["jaywalking"], "recommendation": "deny"}),
+            "red_lines[0]",
+        ),
+        ("reject_intake", json!({"reason": "x", "extra": 1}), "extra"),
+        (
+            "verify_rectification",
+            json!({"accepted": false, "comment": "x"}),
+            "due_at",
+        ),
+        (
+            "decide_appeal",
+            json!({"result": "revise", "explanation": "x"}),
+            "outcome",
+        ),
+        (
+            "decide_appeal",
+            json!({"result": "uphold", "explanation": "x", "outcome": "deny"}),
+            "outcome",
+        ),
+    ];
+    for (event, body, field) in cases {
+        match Event::parse(event, &body, now()) {
+            Err(Refusal::Invalid(errors)) => {
+                assert!(
+                    errors.iter().any(|e| e.field == field),
+                    "{event} {body}: expected `{field}`, got {errors:?}"
+                )
+            }
+            other => panic!("{event} {body}: {other:?}"),
+        }
+    }
+}
