@@ -179,6 +179,11 @@ pub fn test_env(db_url: &str, extra: &[(&str, &str)]) -> HashMap<String, String>
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Like [`spawn_app`], with more configuration variables.
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let (db_url, pg) = match backend {
         Backend::Sqlite => (
@@ -196,7 +201,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
             (pg.url.clone(), Some(pg))
         }
     };
-    let env = test_env(&db_url, &[]);
+    let env = test_env(&db_url, extra);
     let settings = Settings::load_from(|k| env.get(k).cloned()).expect("test settings");
     let keys = Keys::from_settings(&settings.auth).expect("keys");
     let app = Application::build_with_clock(settings.clone(), Clock::default())

@@ -7,5 +7,6 @@ mod binary;
 mod concurrency;
 mod happy_path;
 mod idempotency;
+mod keys;
 mod migrations;
 mod refusals;

@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Build stage: dependencies first, so source changes reuse the cached layer.
+FROM rust:1.95-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir src && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
+    && cargo build --release --locked && rm -rf src
+COPY src src
+COPY migrations migrations
+COPY config config
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+
+# Runtime: slim, non-root, with the configuration and the workflow data.
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home /app rongcuo
+WORKDIR /app
+COPY --from=build /src/target/release/rongcuo /usr/local/bin/rongcuo
+COPY config config
+COPY workflows workflows
+RUN mkdir -p data && chown rongcuo data
+USER rongcuo
+ENV RONGCUO_LISTEN=0.0.0.0:8080
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
+ENTRYPOINT ["rongcuo"]
+CMD ["serve"]
