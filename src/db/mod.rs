@@ -180,11 +180,18 @@ pub struct Db {
 impl Db {
     /// Connects (blocking) and fails when the database cannot be reached.
     pub fn connect(url: &DbUrl, pool_size: u32) -> Result<Db, DbError> {
+        // libpq loads OpenSSL, whose exit-time cleanup frees its tables while pool threads
+        // may still be connecting: a SIGSEGV as the process ends (seen with `audit verify`).
+        // Initialise OpenSSL first without that cleanup (OPENSSL_INIT_NO_ATEXIT).
+        openssl_sys::init();
         let pool_size = pool_size.max(1);
+        // No background connections (min_idle 0): r2d2 otherwise refills idle connections
+        // on its own threads, and a process ending during such a connect crashes inside
+        // libpq's TLS/Kerberos libraries. Connections are made when a request needs one.
         let build = |read_only: bool, size: u32| {
             r2d2::Pool::builder()
                 .max_size(size)
-                .min_idle(Some(1))
+                .min_idle(Some(0))
                 .connection_timeout(Duration::from_secs(10))
                 .error_handler(Box::new(r2d2::NopErrorHandler))
                 .build(Manager {
@@ -192,6 +199,16 @@ impl Db {
                     read_only,
                 })
                 .map_err(|e| DbError::Connect(format!("{} ({})", url.redacted(), e)))
+        };
+        let probe = || {
+            use r2d2::ManageConnection;
+            Manager {
+                url: url.clone(),
+                read_only: false,
+            }
+            .connect()
+            .map(drop)
+            .map_err(|e| DbError::Connect(format!("{} ({})", url.redacted(), e.to_string().trim())))
         };
         match url.backend {
             Backend::Sqlite => {
@@ -202,7 +219,8 @@ impl Db {
                         DbError::Connect(format!("cannot create {}: {e}", dir.display()))
                     })?;
                 }
-                // The writer first: it creates the file and switches it to WAL.
+                // Creates the file and switches it to WAL before any reader opens it.
+                probe()?;
                 let writer = build(false, 1)?;
                 let reader = build(true, pool_size)?;
                 Ok(Db {
@@ -212,6 +230,7 @@ impl Db {
                 })
             }
             Backend::Postgres => {
+                probe()?;
                 let pool = build(false, pool_size)?;
                 Ok(Db {
                     backend: Backend::Postgres,
