@@ -304,7 +304,7 @@ impl Engine {
             let available = workflow::available_events(wf, &actor, &case, now);
             let reply = Reply {
                 status: 201,
-                body: view::case_json(&case, &available),
+                body: view::case_json(wf, &case, &actor, &available),
                 location: Some(format!("/api/v1/{}/{}", collection(name), case.id)),
                 version: Some(case.version),
             };
@@ -369,9 +369,20 @@ impl Engine {
             wf.separation(event, &actor, &case)?;
             let step = wf.apply(&case, event, &body, &actor, now, &mut DbLookup { conn })?;
             let mut next = case.clone();
+            // A linked case (open_exoneration) is filed in this same transaction.
+            let linked = match step.spawn {
+                Some(target) => {
+                    let filing = engine.workflow(target)?.file_linked(&case, &actor, now, uuid::Uuid::now_v7().to_string())?;
+                    Some(filing)
+                }
+                None => None,
+            };
+            next.records = step.records;
+            if let (Some(filing), Value::Object(map)) = (&linked, &mut next.records) {
+                map.insert("linked_case_id".into(), Value::String(filing.case.id.clone()));
+            }
             next.state = step.to;
             next.version = case.version + 1;
-            next.records = step.records;
             next.investigator_id = step.investigator_id;
             next.decider_id = step.decider_id;
             next.overdue = step.overdue;
@@ -380,10 +391,15 @@ impl Engine {
                 return Err(TxError::Retry);
             }
             engine.record(conn, &next, event, Some(&case.state), &actor, role, &step.payload, now)?;
+            if let Some(filing) = linked {
+                let lc = filing.case;
+                repo::cases::insert(conn, &CaseRow::from_case(&lc))?;
+                engine.record(conn, &lc, "create", None, &actor, lc.applicant.role, &filing.payload, now)?;
+            }
             let available = workflow::available_events(wf, &actor, &next, now);
             let reply = Reply {
                 status: 200,
-                body: view::case_json(&next, &available),
+                body: view::case_json(wf, &next, &actor, &available),
                 location: None,
                 version: Some(next.version),
             };
@@ -410,7 +426,7 @@ impl Engine {
                 let available = workflow::available_events(wf, &actor, &case, engine.clock.now());
                 Ok(Reply {
                     status: 200,
-                    body: view::case_json(&case, &available),
+                    body: view::case_json(wf, &case, &actor, &available),
                     location: None,
                     version: Some(case.version),
                 })
@@ -444,7 +460,7 @@ impl Engine {
                     let case = row.into_case().map_err(AppError::internal)?;
                     let available = workflow::available_events(wf, &actor, &case, now);
                     last = Some((case.created_at, case.id.clone()));
-                    items.push(view::case_json(&case, &available));
+                    items.push(view::case_json(wf, &case, &actor, &available));
                 }
                 Ok((items, if more { last } else { None }))
             })
@@ -459,11 +475,16 @@ impl Engine {
         actor: Actor,
     ) -> Result<Vec<Value>, AppError> {
         let name = self.workflow(workflow)?.def().name;
+        let engine = self.clone();
         self.db
             .read(move |conn| {
                 let case = load_case(conn, name, &case_id, &actor)?;
+                let wf = engine.workflow(name)?;
                 let rows = repo::transitions::list_for_case(conn, &case.id)?;
-                Ok(rows.iter().map(view::timeline_item).collect())
+                Ok(rows
+                    .iter()
+                    .map(|r| view::timeline_item(wf, &case, &actor, r))
+                    .collect())
             })
             .await
     }

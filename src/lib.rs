@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod notify;
+pub mod seal;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -44,6 +44,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                     "auth.secret is the development default: set RONGCUO_JWT_SECRET for real use"
                 );
             }
+            if settings.uses_development_reporter_key() {
+                tracing::warn!(
+                    "security.reporter_key is the development default: set RONGCUO_REPORTER_KEY for real use"
+                );
+            }
             let app = Application::build(settings.clone()).await?;
             let db = settings.db_url()?.redacted();
             tracing::info!(port = app.port(), database = %db, "rongcuo listening");
@@ -113,8 +118,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Workflows {
             action: WorkflowsAction::Markdown { name },
         } => {
-            let registry = domain::registry::Registry::load(&settings.workflows_dir(), 0)
+            let sealer = rongcuo::seal::Sealer::from_base64(&settings.security.reporter_key)
                 .map_err(anyhow::Error::msg)?;
+            let registry = domain::registry::Registry::load(
+                &settings.workflows_dir(),
+                0,
+                std::sync::Arc::new(sealer),
+            )
+            .map_err(anyhow::Error::msg)?;
             let wf = registry
                 .get(&name)
                 .ok_or_else(|| anyhow::anyhow!("no workflow named `{name}`"))?;

@@ -25,6 +25,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_JWT_PRIVATE_KEY_FILE", "auth.private_key_file"),
     ("RONGCUO_JWT_ISSUER", "auth.issuer"),
     ("RONGCUO_JWT_AUDIENCE", "auth.audience"),
+    ("RONGCUO_REPORTER_KEY", "security.reporter_key"),
     ("RONGCUO_SMTP_URL", "mail.smtp_url"),
     ("RONGCUO_MAIL_FROM", "mail.from"),
     ("RONGCUO_TIMER_INTERVAL_MS", "timers.interval_ms"),
@@ -38,6 +39,7 @@ pub struct Settings {
     pub server: Server,
     pub database: Database,
     pub auth: Auth,
+    pub security: Security,
     pub mail: Mail,
     pub timers: Timers,
     pub workflows: Workflows,
@@ -82,6 +84,19 @@ impl std::fmt::Debug for Auth {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .finish()
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    pub reporter_key: String,
+}
+
+/// Never prints the key.
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Security { reporter_key: *** }")
     }
 }
 
@@ -285,6 +300,9 @@ impl Settings {
         if self.auth.audience.is_empty() {
             return bad("auth.audience", "must not be empty".into());
         }
+        if let Err(e) = crate::seal::Sealer::from_base64(&self.security.reporter_key) {
+            return bad("security.reporter_key", e);
+        }
         let from_addr = self
             .mail
             .from
@@ -338,6 +356,14 @@ impl Settings {
         Path::new(&self.workflows.dir).to_path_buf()
     }
 
+    /// True while the development reporter key of `config/default.toml` is in use.
+    pub fn uses_development_reporter_key(&self) -> bool {
+        DEFAULT_TOML.contains(&format!(
+            "reporter_key = \"{}\"",
+            self.security.reporter_key
+        ))
+    }
+
     /// True while the development secret of `config/default.toml` is in use.
     pub fn uses_development_secret(&self) -> bool {
         self.auth.algorithm == "HS256"
@@ -383,6 +409,8 @@ mod tests {
         assert_eq!(e.key, "server.listen");
         let e = load(&[("RONGCUO_JWT_ALGORITHM", "none")]).unwrap_err();
         assert_eq!(e.key, "auth.algorithm");
+        let e = load(&[("RONGCUO_REPORTER_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(e.key, "security.reporter_key");
         let e = load(&[("RONGCUO_JWT_SECRET", "short")]).unwrap_err();
         assert_eq!(e.key, "auth.secret");
         assert!(

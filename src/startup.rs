@@ -15,6 +15,7 @@ use crate::db::{Db, DbError, migrations};
 use crate::domain::registry::Registry;
 use crate::engine::Engine;
 use crate::http::{AppState, problem, routes};
+use crate::seal::Sealer;
 use crate::settings::Settings;
 
 pub struct Application {
@@ -47,9 +48,12 @@ impl Application {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
+        let sealer = Sealer::from_base64(&settings.security.reporter_key)
+            .map_err(|e| anyhow!("configuration key `security.reporter_key`: {e}"))?;
         let registry = Registry::load(
             &settings.workflows_dir(),
             settings.workflows.appeal_window_days,
+            Arc::new(sealer),
         )
         .map_err(|e| anyhow!("configuration key `workflows.dir`: {e}"))?;
         let keys = Arc::new(Keys::from_settings(&settings.auth).map_err(|e| anyhow!(e))?);

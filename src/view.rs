@@ -4,14 +4,22 @@ use serde_json::{Map, Value, json};
 
 use crate::audit::format_at;
 use crate::db::models::TransitionRow;
-use crate::domain::workflow::Case;
+use crate::domain::Actor;
+use crate::domain::workflow::{Case, Workflow};
 
 pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     format_at(t.naive_utc())
 }
 
-/// A case with the caller's `available_events` and the workflow's records.
-pub fn case_json(case: &Case, available_events: &[&str]) -> Value {
+/// A case as `actor` may see it, with their `available_events` and the workflow's records.
+pub fn case_json(
+    wf: &dyn Workflow,
+    case: &Case,
+    actor: &Actor,
+    available_events: &[&str],
+) -> Value {
+    let mut records = case.records.clone();
+    wf.redact_records(case, actor, &mut records);
     let mut obj = Map::new();
     obj.insert("id".into(), json!(case.id));
     obj.insert("workflow".into(), json!(case.workflow));
@@ -27,7 +35,7 @@ pub fn case_json(case: &Case, available_events: &[&str]) -> Value {
     obj.insert("title".into(), json!(case.title));
     obj.insert("overdue".into(), json!(case.overdue));
     obj.insert("catalogue_version".into(), json!(case.catalogue_version));
-    if let Value::Object(records) = &case.records {
+    if let Value::Object(records) = &records {
         for (k, v) in records {
             obj.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -38,8 +46,9 @@ pub fn case_json(case: &Case, available_events: &[&str]) -> Value {
     Value::Object(obj)
 }
 
-pub fn timeline_item(row: &TransitionRow) -> Value {
-    let payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
+pub fn timeline_item(wf: &dyn Workflow, case: &Case, actor: &Actor, row: &TransitionRow) -> Value {
+    let mut payload: Value = serde_json::from_str(&row.payload).unwrap_or(Value::Null);
+    wf.redact_payload(case, actor, &row.event, &mut payload);
     json!({
         "seq": row.seq,
         "event": row.event,

@@ -25,6 +25,15 @@ fn exoneration_md_matches_the_code_table() {
 }
 
 #[test]
+fn clarification_md_matches_the_code_table() {
+    let expected = describe::markdown(&rongcuo::domain::clarification::DEF);
+    assert!(
+        read("workflows/clarification.md") == expected,
+        "workflows/clarification.md is out of date: regenerate it with\n  cargo run -- workflows markdown clarification > workflows/clarification.md"
+    );
+}
+
+#[test]
 fn the_diagram_has_an_edge_for_every_row() {
     let diagram = describe::mermaid(&DEF);
     assert!(diagram.starts_with("stateDiagram-v2\n"));

@@ -1,5 +1,7 @@
 //! The domain: workflows, their machines and records. Knows nothing of actix or diesel.
 
+pub mod clarification;
+pub mod common;
 pub mod describe;
 pub mod exoneration;
 pub mod org;

@@ -3,8 +3,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::clarification::Clarification;
 use super::exoneration::Exoneration;
 use super::workflow::Workflow;
+use crate::seal::Sealer;
 
 #[derive(Clone)]
 pub struct Registry {
@@ -13,10 +15,15 @@ pub struct Registry {
 
 impl Registry {
     /// Loads every workflow's data from `dir` (the `workflows/` folder).
-    pub fn load(dir: &Path, appeal_window_days: i64) -> Result<Registry, String> {
+    pub fn load(
+        dir: &Path,
+        appeal_window_days: i64,
+        sealer: Arc<Sealer>,
+    ) -> Result<Registry, String> {
         let exoneration = Exoneration::load(dir, appeal_window_days)?;
+        let clarification = Clarification::new(sealer);
         Ok(Registry {
-            workflows: vec![Arc::new(exoneration)],
+            workflows: vec![Arc::new(exoneration), Arc::new(clarification)],
         })
     }
 

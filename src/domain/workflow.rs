@@ -103,6 +103,29 @@ pub struct Subject {
     pub position: String,
 }
 
+/// The `subject` of a filing, checked once.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectBody {
+    pub id: super::common::Text,
+    pub name: super::common::Text,
+    pub email: super::EmailAddress,
+    pub org: super::OrgPath,
+    pub position: super::common::Text,
+}
+
+impl SubjectBody {
+    pub fn into_subject(self) -> Subject {
+        Subject {
+            id: self.id.0,
+            name: self.name.0,
+            email: self.email.as_str().to_string(),
+            org: self.org.as_str().to_string(),
+            position: self.position.0,
+        }
+    }
+}
+
 /// Who filed the case, and in which role.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Applicant {
@@ -155,6 +178,8 @@ pub struct Step {
     pub overdue: bool,
     /// The normalised event payload recorded on the audit row.
     pub payload: Value,
+    /// A workflow whose case the engine files, linked both ways, in the same transaction.
+    pub spawn: Option<&'static str>,
 }
 
 /// A workflow plugged into the one transition path.
@@ -189,6 +214,61 @@ pub trait Workflow: Send + Sync {
         now: DateTime<Utc>,
         lookup: &mut dyn Lookup,
     ) -> Result<Step, Refusal>;
+
+    /// Files a case of this workflow ex officio, linked to `source` (another workflow's case).
+    fn file_linked(
+        &self,
+        source: &Case,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        id: String,
+    ) -> Result<Filing, Refusal> {
+        let _ = (source, actor, now, id);
+        Err(Refusal::Conflict(format!(
+            "{} cases cannot be opened from another case",
+            self.def().name
+        )))
+    }
+
+    /// Removes or reveals confidential parts of the records for `actor` (the default keeps all).
+    fn redact_records(&self, case: &Case, actor: &Actor, records: &mut Value) {
+        let _ = (case, actor, records);
+    }
+
+    /// The same for an audit row's payload.
+    fn redact_payload(&self, case: &Case, actor: &Actor, event: &str, payload: &mut Value) {
+        let _ = (case, actor, event, payload);
+    }
+}
+
+/// An `investigator_id` must name a known investigator whose jurisdiction covers the case.
+pub fn check_investigator(
+    lookup: &mut dyn Lookup,
+    id: &str,
+    subject_org: &str,
+) -> Result<(), Refusal> {
+    match lookup
+        .org_of_person_with_role(id, Role::Investigator)
+        .map_err(Refusal::Unavailable)?
+    {
+        None => Err(Refusal::invalid(
+            "investigator_id",
+            format!("`{id}` is not a known investigator"),
+        )),
+        Some(org) => {
+            let covers = super::OrgPath::parse(&org)
+                .map(|o| o.covers(subject_org))
+                .unwrap_or(false);
+            if covers {
+                Ok(())
+            } else {
+                Err(Refusal::invalid(
+                    "investigator_id",
+                    format!("investigator `{id}` ({org}) has no jurisdiction over {subject_org}"),
+                ))
+            }
+        }
+    }
 }
 
 /// Whether `actor` may see `case` at all (what may not be seen answers 404).

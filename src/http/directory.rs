@@ -17,7 +17,7 @@ use crate::error::{AppError, ErrorKind};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PersonBody {
-    name: crate::domain::exoneration::events::Text,
+    name: crate::domain::common::Text,
     email: EmailAddress,
     roles: Vec<Role>,
     org: OrgPath,

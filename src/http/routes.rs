@@ -22,7 +22,10 @@ fn method_not_allowed(allow: &'static str) -> actix_web::Route {
 }
 
 /// The collections of the workflows the service runs.
-pub const WORKFLOW_COLLECTIONS: &[(&str, &str)] = &[("exoneration", "/api/v1/exonerations")];
+pub const WORKFLOW_COLLECTIONS: &[(&str, &str)] = &[
+    ("exoneration", "/api/v1/exonerations"),
+    ("clarification", "/api/v1/clarifications"),
+];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

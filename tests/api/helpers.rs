@@ -14,6 +14,9 @@ use rongcuo::settings::Settings;
 use rongcuo::startup::Application;
 use serde_json::{Value, json};
 
+pub const EXO: &str = "exonerations";
+pub const CLA: &str = "clarifications";
+
 pub const SECRET: &str = "api-test-secret-0123456789abcdef";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -300,7 +303,12 @@ impl TestApp {
     }
 
     pub async fn file(&self, who: &Person, body: &Value) -> Value {
-        let r = self.post("/api/v1/exonerations", who, body).await;
+        self.file_in(EXO, who, body).await
+    }
+
+    /// Files a case in `collection` (`exonerations`, `clarifications`) and expects 201.
+    pub async fn file_in(&self, collection: &str, who: &Person, body: &Value) -> Value {
+        let r = self.post(&format!("/api/v1/{collection}"), who, body).await;
         let status = r.status();
         let v: Value = r.json().await.unwrap();
         assert_eq!(status, StatusCode::CREATED, "{v}");
@@ -309,7 +317,19 @@ impl TestApp {
 
     /// Applies an event and expects success.
     pub async fn act(&self, case_id: &str, who: &Person, body: Value) -> Value {
-        let (status, v) = self.try_act(case_id, who, body.clone()).await;
+        self.act_in(EXO, case_id, who, body).await
+    }
+
+    pub async fn act_in(
+        &self,
+        collection: &str,
+        case_id: &str,
+        who: &Person,
+        body: Value,
+    ) -> Value {
+        let (status, v) = self
+            .try_act_in(collection, case_id, who, body.clone())
+            .await;
         assert_eq!(
             status,
             StatusCode::OK,
@@ -321,9 +341,19 @@ impl TestApp {
     }
 
     pub async fn try_act(&self, case_id: &str, who: &Person, body: Value) -> (StatusCode, Value) {
+        self.try_act_in(EXO, case_id, who, body).await
+    }
+
+    pub async fn try_act_in(
+        &self,
+        collection: &str,
+        case_id: &str,
+        who: &Person,
+        body: Value,
+    ) -> (StatusCode, Value) {
         let r = self
             .post(
-                &format!("/api/v1/exonerations/{case_id}/transitions"),
+                &format!("/api/v1/{collection}/{case_id}/transitions"),
                 who,
                 &body,
             )
@@ -333,16 +363,24 @@ impl TestApp {
     }
 
     pub async fn case(&self, case_id: &str, who: &Person) -> Value {
+        self.case_in(EXO, case_id, who).await
+    }
+
+    pub async fn case_in(&self, collection: &str, case_id: &str, who: &Person) -> Value {
         let r = self
-            .get(&format!("/api/v1/exonerations/{case_id}"), who)
+            .get(&format!("/api/v1/{collection}/{case_id}"), who)
             .await;
         assert_eq!(r.status(), StatusCode::OK);
         r.json().await.unwrap()
     }
 
     pub async fn timeline(&self, case_id: &str, who: &Person) -> Vec<Value> {
+        self.timeline_in(EXO, case_id, who).await
+    }
+
+    pub async fn timeline_in(&self, collection: &str, case_id: &str, who: &Person) -> Vec<Value> {
         let r = self
-            .get(&format!("/api/v1/exonerations/{case_id}/transitions"), who)
+            .get(&format!("/api/v1/{collection}/{case_id}/transitions"), who)
             .await;
         assert_eq!(r.status(), StatusCode::OK);
         let v: Value = r.json().await.unwrap();

@@ -4,6 +4,7 @@ mod helpers;
 
 mod audit;
 mod binary;
+mod clarification;
 mod concurrency;
 mod happy_path;
 mod idempotency;

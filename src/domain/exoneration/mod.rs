@@ -14,10 +14,10 @@ use self::events::{Event, Text};
 use self::machine::Ctx;
 use self::records::{Circumstance, Incident, Records, RedLine};
 use super::workflow::{
-    Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, Subject, Workflow, WorkflowDef,
-    authorize_filing, parse_payload,
+    Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, Workflow, WorkflowDef,
+    authorize_filing, check_investigator, parse_payload,
 };
-use super::{Actor, EmailAddress, FieldError, OrgPath, Refusal, Role};
+use super::{Actor, FieldError, Refusal, Role};
 
 use Party::{
     Applicant as APPLICANT, AssignedInvestigator as ASSIGNED, Subject as SUBJECT, System as SYSTEM,
@@ -221,16 +221,6 @@ pub struct Exoneration {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SubjectBody {
-    id: Text,
-    name: Text,
-    email: EmailAddress,
-    org: OrgPath,
-    position: Text,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct IncidentBody {
     title: Text,
     description: Text,
@@ -396,13 +386,7 @@ impl Workflow for Exoneration {
         };
         let records_json =
             serde_json::to_value(&records).map_err(|e| Refusal::Unavailable(e.to_string()))?;
-        let subject = Subject {
-            id: b.subject.id.0,
-            name: b.subject.name.0,
-            email: b.subject.email.as_str().to_string(),
-            org: b.subject.org.as_str().to_string(),
-            position: b.subject.position.0,
-        };
+        let subject = b.subject.into_subject();
         let payload = json!({
             "subject": subject,
             "incident": records.incident,
@@ -468,32 +452,7 @@ impl Workflow for Exoneration {
     ) -> Result<Step, Refusal> {
         let ev = Event::parse(event, body, now)?;
         if let Event::Accept(p) = &ev {
-            let id = &p.investigator_id.0;
-            match lookup
-                .org_of_person_with_role(id, Role::Investigator)
-                .map_err(Refusal::Unavailable)?
-            {
-                None => {
-                    return Err(Refusal::invalid(
-                        "investigator_id",
-                        format!("`{id}` is not a known investigator"),
-                    ));
-                }
-                Some(org) => {
-                    let covers = OrgPath::parse(&org)
-                        .map(|o| o.covers(&case.subject.org))
-                        .unwrap_or(false);
-                    if !covers {
-                        return Err(Refusal::invalid(
-                            "investigator_id",
-                            format!(
-                                "investigator `{id}` ({org}) has no jurisdiction over {}",
-                                case.subject.org
-                            ),
-                        ));
-                    }
-                }
-            }
+            check_investigator(lookup, &p.investigator_id.0, &case.subject.org)?;
         }
         let records = Self::records(case)?;
         let mut ctx = Ctx::new(&actor.id, now, self.appeal_window, records);
@@ -509,6 +468,75 @@ impl Workflow for Exoneration {
             decider_id: ctx.decider_id,
             overdue: ctx.overdue,
             payload: ev.payload(),
+            spawn: None,
         })
+    }
+
+    /// 同步考虑: a case opened ex officio from a substantiated report (Workflow B).
+    fn file_linked(
+        &self,
+        source: &Case,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        id: String,
+    ) -> Result<Filing, Refusal> {
+        let records = Records {
+            incident: Incident {
+                title: source.title.clone(),
+                description: format!(
+                    "依职权同步考虑容错情形：信访举报案件 {} 经调查属实。",
+                    source.id
+                ),
+                occurred_on: source.created_at.date_naive(),
+            },
+            circumstances: Vec::new(),
+            remedial_actions: "（待补充）".into(),
+            accountability_ref: Some(source.id.clone()),
+            ex_officio: true,
+            supplement: None,
+            rejection: None,
+            findings: None,
+            returns: Vec::new(),
+            decision: None,
+            previous_decisions: Vec::new(),
+            rectification: None,
+            appeal: None,
+            previous_appeals: Vec::new(),
+            withdrawal: None,
+            closure: None,
+            accountability: None,
+            linked_case_id: Some(source.id.clone()),
+        };
+        let payload = json!({
+            "subject": source.subject,
+            "incident": records.incident,
+            "circumstances": [],
+            "catalogue_version": self.catalogue.version,
+            "ex_officio": true,
+            "linked_case_id": source.id,
+        });
+        let case = Case {
+            id,
+            workflow: DEF.name.to_string(),
+            state: DEF.initial.to_string(),
+            version: 1,
+            subject: source.subject.clone(),
+            applicant: Applicant {
+                id: actor.id.clone(),
+                name: actor.name.clone(),
+                email: actor.email.clone(),
+                role: Role::Investigator,
+            },
+            investigator_id: None,
+            decider_id: None,
+            title: source.title.clone(),
+            overdue: false,
+            catalogue_version: self.catalogue.version.clone(),
+            records: serde_json::to_value(&records)
+                .map_err(|e| Refusal::Unavailable(e.to_string()))?,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(Filing { case, payload })
     }
 }

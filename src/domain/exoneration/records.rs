@@ -20,20 +20,7 @@ pub struct Incident {
     pub occurred_on: NaiveDate,
 }
 
-/// A reasoned act: who, when, why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Note {
-    pub reason: String,
-    pub by: String,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Material {
-    pub text: String,
-    pub by: String,
-    pub at: DateTime<Utc>,
-}
+pub use crate::domain::common::{Material, Note};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Supplement {

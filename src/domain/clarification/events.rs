@@ -1,0 +1,158 @@
+//! Events of Workflow B with their payloads, parsed once and validated.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::records::{DismissReason, Finding, Method, ReferralCategory};
+use crate::domain::common::{Nothing, Reason, Text};
+use crate::domain::workflow::parse_payload;
+use crate::domain::{FieldError, Refusal};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dismiss {
+    pub reason_code: DismissReason,
+    pub explanation: Text,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendInquiry {
+    pub questions: Text,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Explanation {
+    pub explanation: Text,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptExplanation {
+    pub conclusion: Text,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenInvestigation {
+    pub investigator_id: Text,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conclude {
+    pub finding: Finding,
+    pub report: Text,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clarify {
+    pub methods: Vec<Method>,
+    pub scope: Text,
+    pub date: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferFalseAccusation {
+    pub category: ReferralCategory,
+    pub evidence: Text,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Dismiss(Dismiss),
+    SendInquiry(SendInquiry),
+    SubmitExplanation(Explanation),
+    InquiryOverdue,
+    AcceptExplanation(AcceptExplanation),
+    OpenInvestigation(OpenInvestigation),
+    Conclude(Conclude),
+    OpenExoneration,
+    Clarify(Clarify),
+    ReferFalseAccusation(ReferFalseAccusation),
+    Close(Reason),
+}
+
+impl Event {
+    pub fn parse(name: &str, body: &Value, now: DateTime<Utc>) -> Result<Event, Refusal> {
+        let mut errors = Vec::new();
+        let event = match name {
+            "dismiss" => Event::Dismiss(parse_payload(body)?),
+            "send_inquiry" => {
+                let p: SendInquiry = parse_payload(body)?;
+                if p.due_at <= now {
+                    errors.push(FieldError::new("due_at", "must be in the future"));
+                }
+                Event::SendInquiry(p)
+            }
+            "submit_explanation" => Event::SubmitExplanation(parse_payload(body)?),
+            "inquiry_overdue" => parse_payload::<Nothing>(body).map(|_| Event::InquiryOverdue)?,
+            "accept_explanation" => Event::AcceptExplanation(parse_payload(body)?),
+            "open_investigation" => Event::OpenInvestigation(parse_payload(body)?),
+            "conclude" => Event::Conclude(parse_payload(body)?),
+            "open_exoneration" => parse_payload::<Nothing>(body).map(|_| Event::OpenExoneration)?,
+            "clarify" => {
+                let mut p: Clarify = parse_payload(body)?;
+                p.methods.dedup();
+                if p.methods.is_empty() {
+                    errors.push(FieldError::new(
+                        "methods",
+                        "name at least one of talk, meeting_notice, written_notice",
+                    ));
+                }
+                Event::Clarify(p)
+            }
+            "refer_false_accusation" => Event::ReferFalseAccusation(parse_payload(body)?),
+            "close" => Event::Close(parse_payload(body)?),
+            other => {
+                return Err(Refusal::invalid(
+                    "event",
+                    format!("unknown event `{other}`"),
+                ));
+            }
+        };
+        if errors.is_empty() {
+            Ok(event)
+        } else {
+            Err(Refusal::Invalid(errors))
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Dismiss(_) => "dismiss",
+            Event::SendInquiry(_) => "send_inquiry",
+            Event::SubmitExplanation(_) => "submit_explanation",
+            Event::InquiryOverdue => "inquiry_overdue",
+            Event::AcceptExplanation(_) => "accept_explanation",
+            Event::OpenInvestigation(_) => "open_investigation",
+            Event::Conclude(_) => "conclude",
+            Event::OpenExoneration => "open_exoneration",
+            Event::Clarify(_) => "clarify",
+            Event::ReferFalseAccusation(_) => "refer_false_accusation",
+            Event::Close(_) => "close",
+        }
+    }
+
+    /// The payload as recorded on the audit row.
+    pub fn payload(&self) -> Value {
+        let v = match self {
+            Event::Dismiss(p) => serde_json::to_value(p),
+            Event::SendInquiry(p) => serde_json::to_value(p),
+            Event::SubmitExplanation(p) => serde_json::to_value(p),
+            Event::AcceptExplanation(p) => serde_json::to_value(p),
+            Event::OpenInvestigation(p) => serde_json::to_value(p),
+            Event::Conclude(p) => serde_json::to_value(p),
+            Event::Clarify(p) => serde_json::to_value(p),
+            Event::ReferFalseAccusation(p) => serde_json::to_value(p),
+            Event::Close(p) => serde_json::to_value(p),
+            Event::InquiryOverdue | Event::OpenExoneration => Ok(Value::Object(Default::default())),
+        };
+        v.unwrap_or(Value::Null)
+    }
+}

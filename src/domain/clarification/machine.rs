@@ -1,0 +1,342 @@
+//! Workflow B as a statig machine. Pure, like Workflow A's: handlers change the records in
+//! the context and nothing else.
+
+use chrono::{DateTime, Utc};
+use statig::prelude::*;
+
+use super::events::Event;
+use super::records::{
+    Acceptance, Clarification, Conclusion, Dismissal, Finding, Inquiry, Records, Referral,
+};
+use crate::domain::Refusal;
+use crate::domain::common::{Material, Note};
+
+#[derive(Debug)]
+pub struct Ctx {
+    pub actor_id: String,
+    pub now: DateTime<Utc>,
+    pub records: Records,
+    pub investigator_id: Option<String>,
+    pub overdue: bool,
+    /// Set by `open_exoneration`: the engine files the linked Workflow A case.
+    pub spawn_exoneration: bool,
+    pub refusal: Option<Refusal>,
+    state: &'static str,
+}
+
+impl Ctx {
+    pub fn new(actor_id: &str, now: DateTime<Utc>, records: Records) -> Ctx {
+        Ctx {
+            actor_id: actor_id.to_string(),
+            now,
+            records,
+            investigator_id: None,
+            overdue: false,
+            spawn_exoneration: false,
+            refusal: None,
+            state: "received",
+        }
+    }
+
+    fn refuse(&mut self, refusal: Refusal) -> Outcome<State> {
+        if self.refusal.is_none() {
+            self.refusal = Some(refusal);
+        }
+        Handled
+    }
+
+    fn guarded(
+        &mut self,
+        event: &Event,
+        f: impl FnOnce(&mut Ctx) -> Outcome<State>,
+    ) -> Outcome<State> {
+        match precondition(event.name(), &self.records, self.now) {
+            Ok(()) => f(self),
+            Err(r) => self.refuse(r),
+        }
+    }
+}
+
+/// Conditions beyond the state, shared with `available_events`.
+pub fn precondition(event: &str, records: &Records, now: DateTime<Utc>) -> Result<(), Refusal> {
+    match event {
+        "inquiry_overdue" => match &records.inquiry {
+            Some(i) if i.overdue => Err(Refusal::Conflict(
+                "the inquiry is already flagged overdue".into(),
+            )),
+            Some(i) if i.due_at <= now => Ok(()),
+            Some(i) => Err(Refusal::Conflict(format!(
+                "the reply is due at {}",
+                i.due_at.to_rfc3339()
+            ))),
+            None => Err(Refusal::Conflict("no inquiry letter was sent".into())),
+        },
+        "open_exoneration" if records.linked_case_id.is_some() => Err(Refusal::Conflict(format!(
+            "an exoneration case is already linked: {}",
+            records.linked_case_id.as_deref().unwrap_or_default()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Default)]
+pub struct ClarificationCase;
+
+#[state_machine(
+    initial = "State::received()",
+    state(derive(Debug, Clone, Copy, PartialEq, Eq))
+)]
+impl ClarificationCase {
+    #[superstate]
+    fn any(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        let state = context.state.to_string();
+        context.refuse(Refusal::NotAllowed {
+            state,
+            event: event.name().to_string(),
+        })
+    }
+
+    /// Before an investigation: one may still be opened.
+    #[superstate(superstate = "any")]
+    fn preliminary(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::OpenInvestigation(p) => {
+                context.investigator_id = Some(p.investigator_id.0.clone());
+                context.overdue = false;
+                Transition(State::investigating())
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "preliminary")]
+    fn received(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Dismiss(p) => {
+                context.records.dismissal = Some(Dismissal {
+                    reason_code: p.reason_code,
+                    explanation: p.explanation.0.clone(),
+                    by: context.actor_id.clone(),
+                    at: context.now,
+                });
+                Transition(State::dismissed())
+            }
+            Event::SendInquiry(p) => {
+                context.records.inquiry = Some(Inquiry {
+                    questions: p.questions.0.clone(),
+                    due_at: p.due_at,
+                    sent_by: context.actor_id.clone(),
+                    sent_at: context.now,
+                    overdue: false,
+                    explanation: None,
+                });
+                Transition(State::inquiry())
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "preliminary")]
+    fn inquiry(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::SubmitExplanation(p) => {
+                let material = Material {
+                    text: p.explanation.0.clone(),
+                    by: context.actor_id.clone(),
+                    at: context.now,
+                };
+                if let Some(i) = context.records.inquiry.as_mut() {
+                    i.explanation = Some(material);
+                    i.overdue = false;
+                }
+                context.overdue = false;
+                Transition(State::explained())
+            }
+            Event::InquiryOverdue => context.guarded(event, |c| {
+                if let Some(i) = c.records.inquiry.as_mut() {
+                    i.overdue = true;
+                }
+                c.overdue = true;
+                Handled
+            }),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "preliminary")]
+    fn explained(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::AcceptExplanation(p) => {
+                context.records.acceptance = Some(Acceptance {
+                    conclusion: p.conclusion.0.clone(),
+                    by: context.actor_id.clone(),
+                    at: context.now,
+                });
+                Transition(State::cleared())
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "any")]
+    fn investigating(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Conclude(p) => {
+                context.records.conclusion = Some(Conclusion {
+                    finding: p.finding,
+                    report: p.report.0.clone(),
+                    by: context.actor_id.clone(),
+                    at: context.now,
+                });
+                match p.finding {
+                    Finding::Unfounded => Transition(State::unfounded()),
+                    Finding::Substantiated | Finding::PartiallySubstantiated => {
+                        Transition(State::substantiated())
+                    }
+                }
+            }
+            _ => Super,
+        }
+    }
+
+    /// States from which a reviewer closes the case.
+    #[superstate(superstate = "any")]
+    fn closable(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Close(p) => {
+                context.records.closure = Some(Note {
+                    reason: p.reason.0.clone(),
+                    by: context.actor_id.clone(),
+                    at: context.now,
+                });
+                context.overdue = false;
+                Transition(State::closed())
+            }
+            _ => Super,
+        }
+    }
+
+    /// The cadre was wrongly accused: the accuser may be referred.
+    #[superstate(superstate = "closable")]
+    fn referable(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::ReferFalseAccusation(p) => {
+                context.records.referrals.push(Referral {
+                    category: p.category,
+                    evidence: p.evidence.0.clone(),
+                    by: context.actor_id.clone(),
+                    at: context.now,
+                });
+                Handled
+            }
+            _ => Super,
+        }
+    }
+
+    /// Not yet publicly cleared.
+    #[superstate(superstate = "referable")]
+    fn clarifiable(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::Clarify(p) => {
+                context.records.clarification = Some(Clarification {
+                    methods: p.methods.clone(),
+                    scope: p.scope.0.clone(),
+                    date: p.date,
+                    by: context.actor_id.clone(),
+                    at: context.now,
+                });
+                Transition(State::clarified())
+            }
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "closable")]
+    fn dismissed(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "closable")]
+    fn substantiated(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::OpenExoneration => context.guarded(event, |c| {
+                c.spawn_exoneration = true;
+                Handled
+            }),
+            _ => Super,
+        }
+    }
+
+    #[state(superstate = "clarifiable")]
+    fn unfounded(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "clarifiable")]
+    fn cleared(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "referable")]
+    fn clarified(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+
+    #[state(superstate = "any")]
+    fn closed(event: &Event) -> Outcome<State> {
+        let _ = event;
+        Super
+    }
+}
+
+pub fn state_name(state: &State) -> &'static str {
+    match state {
+        State::Received {} => "received",
+        State::Dismissed {} => "dismissed",
+        State::Inquiry {} => "inquiry",
+        State::Explained {} => "explained",
+        State::Cleared {} => "cleared",
+        State::Investigating {} => "investigating",
+        State::Substantiated {} => "substantiated",
+        State::Unfounded {} => "unfounded",
+        State::Clarified {} => "clarified",
+        State::Closed {} => "closed",
+    }
+}
+
+pub fn state_from_name(name: &str) -> Option<State> {
+    Some(match name {
+        "received" => State::received(),
+        "dismissed" => State::dismissed(),
+        "inquiry" => State::inquiry(),
+        "explained" => State::explained(),
+        "cleared" => State::cleared(),
+        "investigating" => State::investigating(),
+        "substantiated" => State::substantiated(),
+        "unfounded" => State::unfounded(),
+        "clarified" => State::clarified(),
+        "closed" => State::closed(),
+        _ => return None,
+    })
+}
+
+pub fn step(state: &str, event: &Event, ctx: &mut Ctx) -> Result<&'static str, Refusal> {
+    let Some(current) = state_from_name(state) else {
+        return Err(Refusal::Conflict(format!(
+            "the stored state `{state}` is unknown"
+        )));
+    };
+    ctx.state = state_name(&current);
+    let mut machine = ClarificationCase.uninitialized_state_machine();
+    *machine.state_mut() = current;
+    let mut machine = machine.init_with_context(ctx);
+    machine.handle_with_context(event, ctx);
+    match ctx.refusal.take() {
+        Some(refusal) => Err(refusal),
+        None => Ok(state_name(machine.state())),
+    }
+}

@@ -1,0 +1,405 @@
+//! Workflow B: the accusation clarification (信访举报澄清正名).
+
+pub mod events;
+pub mod machine;
+pub mod records;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use self::events::Event;
+use self::machine::Ctx;
+use self::records::{Allegation, Channel, Records, Reporter, SealedReporter};
+use super::common::Text;
+use super::workflow::{
+    Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, Workflow, WorkflowDef,
+    authorize_filing, check_investigator, parse_payload,
+};
+use super::{Actor, FieldError, Refusal, Role};
+use crate::seal::Sealer;
+
+const INTAKE: Party = Party::Role(Role::Intake);
+const INVESTIGATOR: Party = Party::Role(Role::Investigator);
+const REVIEWER: Party = Party::Role(Role::Reviewer);
+const UNIT_ADMIN: Party = Party::Role(Role::UnitAdmin);
+
+/// Workflow B's table (DOMAIN.md).
+pub static DEF: WorkflowDef = WorkflowDef {
+    name: "clarification",
+    title: "信访举报澄清正名 / accusation clarification",
+    initial: "received",
+    states: &[
+        "received",
+        "dismissed",
+        "inquiry",
+        "explained",
+        "cleared",
+        "investigating",
+        "substantiated",
+        "unfounded",
+        "clarified",
+        "closed",
+    ],
+    terminal: &["closed"],
+    create_parties: &[INTAKE],
+    rows: &[
+        Row {
+            from: &["received"],
+            event: "dismiss",
+            to: &["dismissed"],
+            parties: &[INTAKE, INVESTIGATOR],
+            carries: "reason_code (subjective_speculation, labeling, unclear_leads), explanation",
+        },
+        Row {
+            from: &["received"],
+            event: "send_inquiry",
+            to: &["inquiry"],
+            parties: &[INVESTIGATOR],
+            carries: "questions, due_at (函询)",
+        },
+        Row {
+            from: &["inquiry"],
+            event: "submit_explanation",
+            to: &["explained"],
+            parties: &[Party::Subject, UNIT_ADMIN],
+            carries: "explanation",
+        },
+        Row {
+            from: &["inquiry"],
+            event: "inquiry_overdue",
+            to: &[SAME],
+            parties: &[Party::System],
+            carries: "— (flags the case overdue)",
+        },
+        Row {
+            from: &["explained"],
+            event: "accept_explanation",
+            to: &["cleared"],
+            parties: &[INVESTIGATOR],
+            carries: "conclusion (采信了结)",
+        },
+        Row {
+            from: &["received", "inquiry", "explained"],
+            event: "open_investigation",
+            to: &["investigating"],
+            parties: &[INVESTIGATOR],
+            carries: "investigator_id",
+        },
+        Row {
+            from: &["investigating"],
+            event: "conclude",
+            to: &["substantiated", "unfounded"],
+            parties: &[Party::AssignedInvestigator],
+            carries: "finding (substantiated, partially_substantiated → substantiated; unfounded), report",
+        },
+        Row {
+            from: &["substantiated"],
+            event: "open_exoneration",
+            to: &[SAME],
+            parties: &[INVESTIGATOR],
+            carries: "— (files a linked exoneration case ex officio, 同步考虑)",
+        },
+        Row {
+            from: &["unfounded", "cleared"],
+            event: "clarify",
+            to: &["clarified"],
+            parties: &[REVIEWER],
+            carries: "methods (talk, meeting_notice, written_notice), scope, date (澄清正名)",
+        },
+        Row {
+            from: &["unfounded", "cleared", "clarified"],
+            event: "refer_false_accusation",
+            to: &[SAME],
+            parties: &[REVIEWER],
+            carries: "category (false_accusation, malicious_slander, rumour), evidence",
+        },
+        Row {
+            from: &[
+                "dismissed",
+                "cleared",
+                "clarified",
+                "unfounded",
+                "substantiated",
+            ],
+            event: "close",
+            to: &["closed"],
+            parties: &[REVIEWER],
+            carries: "reason",
+        },
+    ],
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllegationBody {
+    summary: Text,
+    details: Text,
+    channel: Channel,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReporterBody {
+    #[serde(default)]
+    name: Option<Text>,
+    #[serde(default)]
+    contact: Option<Text>,
+    #[serde(default)]
+    anonymous: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilingBody {
+    subject: SubjectBody,
+    allegation: AllegationBody,
+    #[serde(default)]
+    reporter: Option<ReporterBody>,
+}
+
+const MAX_SUMMARY: usize = 200;
+
+/// Workflow B with its sealing key.
+#[derive(Debug)]
+pub struct Clarification {
+    sealer: Arc<Sealer>,
+}
+
+impl Clarification {
+    pub fn new(sealer: Arc<Sealer>) -> Clarification {
+        Clarification { sealer }
+    }
+
+    fn records(case: &Case) -> Result<Records, Refusal> {
+        serde_json::from_value(case.records.clone()).map_err(|e| {
+            Refusal::Conflict(format!("the case's stored records cannot be read: {e}"))
+        })
+    }
+
+    /// The reporter is visible to intake and investigators of the jurisdiction only — never
+    /// to the subject, even one who also holds such a role.
+    pub fn may_see_reporter(actor: &Actor, case: &Case) -> bool {
+        actor.id != case.subject.id
+            && (actor.acts_as_staff(Role::Intake, &case.subject.org)
+                || actor.acts_as_staff(Role::Investigator, &case.subject.org))
+    }
+
+    /// Replaces a sealed reporter by its clear form for those who may see it, and removes it
+    /// for everyone else.
+    fn reveal_or_remove(&self, case: &Case, actor: &Actor, holder: &mut Value) {
+        let Value::Object(map) = holder else { return };
+        if !Self::may_see_reporter(actor, case) {
+            map.remove("reporter");
+            return;
+        }
+        let sealed = map
+            .get("reporter")
+            .and_then(|r| r.get("sealed"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let clear = match sealed {
+            None => json!({"anonymous": true}),
+            Some(s) => match self
+                .sealer
+                .open(&case.id, &s)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Reporter>(&b).ok())
+            {
+                Some(r) => json!({"name": r.name, "contact": r.contact, "anonymous": false}),
+                None => {
+                    json!({"sealed": true, "error": "cannot be opened with the configured key"})
+                }
+            },
+        };
+        map.insert("reporter".into(), clear);
+    }
+}
+
+impl Workflow for Clarification {
+    fn def(&self) -> &'static WorkflowDef {
+        &DEF
+    }
+
+    fn catalogues(&self) -> Value {
+        json!({
+            "reason_codes": [
+                {"code": "subjective_speculation", "text": "主观臆断", "source": "宁强县措施 第12条"},
+                {"code": "labeling", "text": "乱扣帽子", "source": "宁强县措施 第12条"},
+                {"code": "unclear_leads", "text": "线索不清", "source": "宁强县措施 第12条"},
+            ],
+            "channels": ["letter", "phone", "online", "visit"],
+            "findings": ["substantiated", "partially_substantiated", "unfounded"],
+            "clarification_methods": [
+                {"code": "talk", "text": "谈话澄清"},
+                {"code": "meeting_notice", "text": "会议通报"},
+                {"code": "written_notice", "text": "书面通知"},
+            ],
+            "referral_categories": [
+                {"code": "false_accusation", "text": "诬告陷害"},
+                {"code": "malicious_slander", "text": "恶意中伤"},
+                {"code": "rumour", "text": "散布谣言"},
+            ],
+        })
+    }
+
+    fn file(
+        &self,
+        actor: &Actor,
+        body: &Value,
+        now: DateTime<Utc>,
+        id: String,
+    ) -> Result<Filing, Refusal> {
+        let b: FilingBody = parse_payload(body)?;
+        let role = authorize_filing(&DEF, actor, &b.subject.id.0, b.subject.org.as_str())?;
+        let mut errors = Vec::new();
+        if b.allegation.summary.0.chars().count() > MAX_SUMMARY {
+            errors.push(FieldError::new(
+                "allegation.summary",
+                format!("must be at most {MAX_SUMMARY} characters"),
+            ));
+        }
+        let reporter = match b.reporter {
+            None => None,
+            Some(r) if r.anonymous => {
+                if r.name.is_some() || r.contact.is_some() {
+                    errors.push(FieldError::new(
+                        "reporter",
+                        "an anonymous report carries no name or contact",
+                    ));
+                }
+                None
+            }
+            Some(r) => match (r.name, r.contact) {
+                (Some(name), Some(contact)) => Some(Reporter {
+                    name: name.0,
+                    contact: contact.0,
+                }),
+                (None, _) => {
+                    errors.push(FieldError::new(
+                        "reporter.name",
+                        "a named report needs the reporter's name",
+                    ));
+                    None
+                }
+                (_, None) => {
+                    errors.push(FieldError::new(
+                        "reporter.contact",
+                        "a named report needs the reporter's contact",
+                    ));
+                    None
+                }
+            },
+        };
+        if !errors.is_empty() {
+            return Err(Refusal::Invalid(errors));
+        }
+        let sealed = match reporter {
+            Some(r) => {
+                let clear =
+                    serde_json::to_vec(&r).map_err(|e| Refusal::Unavailable(e.to_string()))?;
+                Some(SealedReporter {
+                    sealed: self
+                        .sealer
+                        .seal(&id, &clear)
+                        .map_err(Refusal::Unavailable)?,
+                })
+            }
+            None => None,
+        };
+        let records = Records {
+            allegation: Allegation {
+                summary: b.allegation.summary.0.clone(),
+                details: b.allegation.details.0,
+                channel: b.allegation.channel,
+            },
+            reporter: sealed,
+            dismissal: None,
+            inquiry: None,
+            acceptance: None,
+            conclusion: None,
+            clarification: None,
+            referrals: Vec::new(),
+            closure: None,
+            linked_case_id: None,
+        };
+        let subject = b.subject.into_subject();
+        let payload = json!({
+            "subject": subject,
+            "allegation": records.allegation,
+            "reporter": records.reporter,
+        });
+        let case = Case {
+            id,
+            workflow: DEF.name.to_string(),
+            state: DEF.initial.to_string(),
+            version: 1,
+            subject,
+            applicant: Applicant {
+                id: actor.id.clone(),
+                name: actor.name.clone(),
+                email: actor.email.clone(),
+                role,
+            },
+            investigator_id: None,
+            decider_id: None,
+            title: b.allegation.summary.0,
+            overdue: false,
+            catalogue_version: "-".into(),
+            records: serde_json::to_value(&records)
+                .map_err(|e| Refusal::Unavailable(e.to_string()))?,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(Filing { case, payload })
+    }
+
+    fn separation(&self, _event: &str, _actor: &Actor, _case: &Case) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn precondition(&self, event: &str, case: &Case, now: DateTime<Utc>) -> Result<(), Refusal> {
+        machine::precondition(event, &Self::records(case)?, now)
+    }
+
+    fn apply(
+        &self,
+        case: &Case,
+        event: &str,
+        body: &Value,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        lookup: &mut dyn Lookup,
+    ) -> Result<Step, Refusal> {
+        let ev = Event::parse(event, body, now)?;
+        if let Event::OpenInvestigation(p) = &ev {
+            check_investigator(lookup, &p.investigator_id.0, &case.subject.org)?;
+        }
+        let mut ctx = Ctx::new(&actor.id, now, Self::records(case)?);
+        ctx.investigator_id = case.investigator_id.clone();
+        ctx.overdue = case.overdue;
+        let to = machine::step(&case.state, &ev, &mut ctx)?;
+        Ok(Step {
+            to: to.to_string(),
+            records: serde_json::to_value(&ctx.records)
+                .map_err(|e| Refusal::Unavailable(e.to_string()))?,
+            investigator_id: ctx.investigator_id,
+            decider_id: case.decider_id.clone(),
+            overdue: ctx.overdue,
+            payload: ev.payload(),
+            spawn: ctx.spawn_exoneration.then_some("exoneration"),
+        })
+    }
+
+    fn redact_records(&self, case: &Case, actor: &Actor, records: &mut Value) {
+        self.reveal_or_remove(case, actor, records);
+    }
+
+    fn redact_payload(&self, case: &Case, actor: &Actor, event: &str, payload: &mut Value) {
+        if event == "create" {
+            self.reveal_or_remove(case, actor, payload);
+        }
+    }
+}

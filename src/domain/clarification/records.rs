@@ -1,0 +1,145 @@
+//! The records of an accusation-clarification case, stored as JSON in `cases.data`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::exoneration::records::{Material, Note};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Letter,
+    Phone,
+    Online,
+    Visit,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allegation {
+    pub summary: String,
+    pub details: String,
+    pub channel: Channel,
+}
+
+/// The reporter's identity, sealed (see `seal.rs`); never stored or logged in clear.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedReporter {
+    pub sealed: String,
+}
+
+/// What the sealed value holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reporter {
+    pub name: String,
+    pub contact: String,
+}
+
+/// 不予调查 (seed 002 #12): subjective speculation, labelling, unclear leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DismissReason {
+    SubjectiveSpeculation,
+    Labeling,
+    UnclearLeads,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dismissal {
+    pub reason_code: DismissReason,
+    pub explanation: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// 函询: questions the cadre answers in writing by a deadline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inquiry {
+    pub questions: String,
+    pub due_at: DateTime<Utc>,
+    pub sent_by: String,
+    pub sent_at: DateTime<Utc>,
+    pub overdue: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Material>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    pub conclusion: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    Substantiated,
+    PartiallySubstantiated,
+    Unfounded,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conclusion {
+    pub finding: Finding,
+    pub report: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Talk,
+    MeetingNotice,
+    WrittenNotice,
+}
+
+/// 澄清正名: how, to whom, when the organisation clears the cadre.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clarification {
+    pub methods: Vec<Method>,
+    pub scope: String,
+    pub date: NaiveDate,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralCategory {
+    FalseAccusation,
+    MaliciousSlander,
+    Rumour,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referral {
+    pub category: ReferralCategory,
+    pub evidence: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Records {
+    pub allegation: Allegation,
+    /// Absent for anonymous reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<SealedReporter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dismissal: Option<Dismissal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inquiry: Option<Inquiry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Acceptance>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<Conclusion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clarification: Option<Clarification>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub referrals: Vec<Referral>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closure: Option<Note>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_case_id: Option<String>,
+}

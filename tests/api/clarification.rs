@@ -1,0 +1,473 @@
+//! Workflow B over HTTP: the happy paths, refusals, concurrency, and the reporter's
+//! confidentiality on every endpoint, for every role.
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+both_backends!(
+    a_report_of_speculation_is_dismissed_and_closed,
+    an_inquiry_answered_by_the_unit_is_accepted_and_the_cadre_cleared,
+    an_unfounded_report_is_clarified_and_the_accuser_referred,
+    a_substantiated_report_opens_a_linked_exoneration_case,
+    refusals_name_their_reason_and_change_nothing,
+    twenty_racing_triage_events_have_one_winner,
+    the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdiction,
+);
+
+const REPORTER_NAME: &str = "匿名者甲乙丙";
+const REPORTER_CONTACT: &str = "13912345678";
+
+fn report(named: bool) -> Value {
+    let mut b = json!({
+        "subject": {"id": ZHANG.id, "name": ZHANG.name, "email": ZHANG.email(), "org": ZHANG.org, "position": "安全监管科科长"},
+        "allegation": {"summary": "反映张三在招标中收受中介好处", "details": "来信称张三先检查后招标是为中介牟利。", "channel": "letter"}
+    });
+    b["reporter"] = if named {
+        json!({"name": REPORTER_NAME, "contact": REPORTER_CONTACT, "anonymous": false})
+    } else {
+        json!({"anonymous": true})
+    };
+    b
+}
+
+async fn register(app: &TestApp, named: bool) -> String {
+    app.introduce(&[&CHEN, &ZHAO, &SUN]).await;
+    let c = app.file_in(CLA, &LI, &report(named)).await;
+    assert_eq!(
+        (c["state"].as_str(), c["version"].as_i64()),
+        (Some("received"), Some(1))
+    );
+    c["id"].as_str().unwrap().to_string()
+}
+
+async fn investigated(app: &TestApp, finding: &str) -> String {
+    let id = register(app, true).await;
+    app.act_in(
+        CLA,
+        &id,
+        &CHEN,
+        json!({"event": "open_investigation", "investigator_id": CHEN.id}),
+    )
+    .await;
+    let c = app
+        .act_in(
+            CLA,
+            &id,
+            &CHEN,
+            json!({"event": "conclude", "finding": finding, "report": "调查报告"}),
+        )
+        .await;
+    assert_eq!(c["conclusion"]["finding"], finding);
+    id
+}
+
+async fn a_report_of_speculation_is_dismissed_and_closed(app: TestApp) {
+    let id = register(&app, false).await;
+    let c = app
+        .act_in(CLA, &id, &LI, json!({"event": "dismiss", "reason_code": "subjective_speculation", "explanation": "明显属于主观臆断"}))
+        .await;
+    assert_eq!(c["state"], "dismissed");
+    assert_eq!(c["dismissal"]["reason_code"], "subjective_speculation");
+    let c = app
+        .act_in(
+            CLA,
+            &id,
+            &SUN,
+            json!({"event": "close", "reason": "不予调查，办结"}),
+        )
+        .await;
+    assert_eq!(c["state"], "closed");
+    let events: Vec<Value> = app
+        .timeline_in(CLA, &id, &LI)
+        .await
+        .iter()
+        .map(|i| i["event"].clone())
+        .collect();
+    assert_eq!(events, [json!("create"), json!("dismiss"), json!("close")]);
+}
+
+async fn an_inquiry_answered_by_the_unit_is_accepted_and_the_cadre_cleared(app: TestApp) {
+    let id = register(&app, true).await;
+    let c = app
+        .act_in(CLA, &id, &CHEN, json!({"event": "send_inquiry", "questions": "请就招标问题作出书面说明", "due_at": due_in_days(15)}))
+        .await;
+    assert_eq!(c["state"], "inquiry");
+    assert_eq!(
+        app.case_in(CLA, &id, &ZHANG).await["available_events"],
+        json!(["submit_explanation"])
+    );
+    assert_eq!(
+        app.case_in(CLA, &id, &WANG).await["available_events"],
+        json!(["submit_explanation"])
+    );
+    let c = app.act_in(CLA, &id, &WANG, json!({"event": "submit_explanation", "explanation": "单位说明：先检查后招标经集体研究"})).await;
+    assert_eq!(c["state"], "explained");
+    assert_eq!(c["inquiry"]["explanation"]["by"], WANG.id);
+    let c = app
+        .act_in(
+            CLA,
+            &id,
+            &CHEN,
+            json!({"event": "accept_explanation", "conclusion": "说明属实，予以采信了结"}),
+        )
+        .await;
+    assert_eq!(c["state"], "cleared");
+    let c = app
+        .act_in(CLA, &id, &SUN, json!({"event": "clarify", "methods": ["talk", "written_notice"], "scope": "区安监局全体干部", "date": "2026-11-25"}))
+        .await;
+    assert_eq!(c["state"], "clarified");
+    assert_eq!(
+        c["clarification"]["methods"],
+        json!(["talk", "written_notice"])
+    );
+    let c = app
+        .act_in(
+            CLA,
+            &id,
+            &SUN,
+            json!({"event": "close", "reason": "澄清完毕"}),
+        )
+        .await;
+    assert_eq!(c["state"], "closed");
+}
+
+async fn an_unfounded_report_is_clarified_and_the_accuser_referred(app: TestApp) {
+    let id = investigated(&app, "unfounded").await;
+    assert_eq!(app.case_in(CLA, &id, &SUN).await["state"], "unfounded");
+    let c = app
+        .act_in(CLA, &id, &SUN, json!({"event": "clarify", "methods": ["meeting_notice"], "scope": "全区干部大会", "date": "2026-12-01"}))
+        .await;
+    assert_eq!(c["state"], "clarified");
+    let c = app
+        .act_in(CLA, &id, &SUN, json!({"event": "refer_false_accusation", "category": "malicious_slander", "evidence": "举报人与当事人存在经济纠纷"}))
+        .await;
+    assert_eq!(c["state"], "clarified");
+    assert_eq!(c["referrals"][0]["category"], "malicious_slander");
+    assert!(
+        c.get("reporter").is_none(),
+        "a reviewer never sees the reporter: {c}"
+    );
+    app.act_in(CLA, &id, &SUN, json!({"event": "close", "reason": "办结"}))
+        .await;
+}
+
+async fn a_substantiated_report_opens_a_linked_exoneration_case(app: TestApp) {
+    let id = investigated(&app, "partially_substantiated").await;
+    let c = app
+        .act_in(CLA, &id, &CHEN, json!({"event": "open_exoneration"}))
+        .await;
+    assert_eq!(c["state"], "substantiated");
+    let linked = c["linked_case_id"].as_str().unwrap().to_string();
+    assert_eq!(c["version"], 4);
+    let exo = app.case(&linked, &ZHANG).await;
+    assert_eq!(exo["linked_case_id"], id.as_str());
+    assert_eq!(
+        (exo["state"].as_str(), exo["ex_officio"].as_bool()),
+        (Some("filed"), Some(true))
+    );
+    assert_eq!(exo["applicant"]["id"], CHEN.id);
+    assert_eq!(exo["subject"]["id"], ZHANG.id);
+    assert!(
+        !exo.to_string().contains(REPORTER_NAME),
+        "the linked case carries no reporter"
+    );
+    assert_eq!(app.timeline(&linked, &ZHANG).await[0]["event"], "create");
+    // Once only.
+    let (s, b) = app
+        .try_act_in(CLA, &id, &CHEN, json!({"event": "open_exoneration"}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    // The linked case runs Workflow A as usual.
+    app.act(
+        &linked,
+        &LI,
+        json!({"event": "accept", "investigator_id": CHEN.id}),
+    )
+    .await;
+    let v: Value = app
+        .get("/api/v1/exonerations", &ZHANG)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+}
+
+async fn refusals_name_their_reason_and_change_nothing(app: TestApp) {
+    // Only intake registers reports.
+    for who in [&ZHANG, &CHEN, &SUN] {
+        let r = app.post("/api/v1/clarifications", who, &report(true)).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{}", who.id);
+    }
+    let mut bad = report(true);
+    bad["reporter"] = json!({"name": REPORTER_NAME, "anonymous": false});
+    let r = app.post("/api/v1/clarifications", &LI, &bad).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["errors"][0]["field"], "reporter.contact");
+    bad["allegation"]["channel"] = json!("pigeon");
+    let v: Value = app
+        .post("/api/v1/clarifications", &LI, &bad)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["errors"][0]["field"], "allegation.channel");
+
+    let id = register(&app, true).await;
+    let cases = [
+        (
+            &SUN,
+            json!({"event": "dismiss", "reason_code": "labeling", "explanation": "x"}),
+            StatusCode::FORBIDDEN,
+            None,
+        ),
+        (
+            &LI,
+            json!({"event": "send_inquiry", "questions": "q", "due_at": due_in_days(3)}),
+            StatusCode::FORBIDDEN,
+            None,
+        ),
+        (
+            &ZHANG,
+            json!({"event": "submit_explanation", "explanation": "x"}),
+            StatusCode::CONFLICT,
+            None,
+        ),
+        (
+            &SUN,
+            json!({"event": "clarify", "methods": ["talk"], "scope": "s", "date": "2026-12-01"}),
+            StatusCode::CONFLICT,
+            None,
+        ),
+        (
+            &LI,
+            json!({"event": "dismiss", "reason_code": "rumour", "explanation": "x"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("reason_code"),
+        ),
+        (
+            &LI,
+            json!({"event": "dismiss", "reason_code": "labeling"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("explanation"),
+        ),
+        (
+            &CHEN,
+            json!({"event": "send_inquiry", "questions": "q", "due_at": due_in_days(-1)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("due_at"),
+        ),
+        (
+            &CHEN,
+            json!({"event": "open_investigation", "investigator_id": WU.id}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("investigator_id"),
+        ),
+        (
+            &SUN,
+            json!({"event": "inquiry_overdue"}),
+            StatusCode::FORBIDDEN,
+            None,
+        ),
+    ];
+    for (who, body, status, field) in cases {
+        let (s, v) = app.try_act_in(CLA, &id, who, body.clone()).await;
+        assert_eq!(s, status, "{body} by {}: {v}", who.id);
+        if let Some(f) = field {
+            assert_eq!(v["errors"][0]["field"], f, "{v}");
+        }
+    }
+    // Not visible: 404 for another cadre and an investigator elsewhere.
+    for who in [&QIAN, &WU] {
+        let r = app.get(&format!("/api/v1/clarifications/{id}"), who).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+    app.act_in(
+        CLA,
+        &id,
+        &CHEN,
+        json!({"event": "open_investigation", "investigator_id": ZHAO.id}),
+    )
+    .await;
+    let (s, _) = app
+        .try_act_in(
+            CLA,
+            &id,
+            &CHEN,
+            json!({"event": "conclude", "finding": "unfounded", "report": "r"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "only the assigned investigator concludes"
+    );
+    let c = app.case_in(CLA, &id, &LI).await;
+    assert_eq!(
+        (c["state"].as_str(), c["version"].as_i64()),
+        (Some("investigating"), Some(2))
+    );
+    assert_eq!(app.timeline_in(CLA, &id, &LI).await.len(), 2);
+}
+
+async fn twenty_racing_triage_events_have_one_winner(app: TestApp) {
+    let id = register(&app, true).await;
+    let requests = (0..20).map(|i| {
+        let (who, body) = match i % 2 {
+            0 => (LI, json!({"event": "dismiss", "reason_code": "unclear_leads", "explanation": "线索不清"})),
+            _ => (CHEN, json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(10)})),
+        };
+        let app = &app;
+        let id = id.clone();
+        async move { app.try_act_in(CLA, &id, &who, body).await.0 }
+    });
+    let statuses = join_all(requests).await;
+    let wins = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let conflicts = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((wins, conflicts), (1, 19), "{statuses:?}");
+    assert_eq!(app.timeline_in(CLA, &id, &LI).await.len(), 2);
+}
+
+/// Every endpoint, every role: the reporter's name and contact appear exactly where allowed.
+async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdiction(app: TestApp) {
+    app.introduce(&[&CHEN, &SUN, &ZHOU, &WANG, &ADMIN]).await;
+    let r = app.post("/api/v1/clarifications", &LI, &report(true)).await;
+    let created = r.text().await.unwrap();
+    assert!(
+        created.contains(REPORTER_NAME) && created.contains(REPORTER_CONTACT),
+        "intake sees what it filed"
+    );
+    let id = serde_json::from_str::<Value>(&created).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let inquiry = app
+        .post(
+            &format!("/api/v1/clarifications/{id}/transitions"),
+            &CHEN,
+            &json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(9)}),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        inquiry.contains(REPORTER_NAME),
+        "an investigator's transition response shows the reporter"
+    );
+    // The subject's own transition response must not.
+    let explained = app
+        .post(
+            &format!("/api/v1/clarifications/{id}/transitions"),
+            &ZHANG,
+            &json!({"event": "submit_explanation", "explanation": "说明"}),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !explained.contains(REPORTER_NAME) && !explained.contains(REPORTER_CONTACT),
+        "{explained}"
+    );
+
+    let sees = [
+        (&LI, true),
+        (&CHEN, true),
+        (&ZHAO, true),
+        (&ZHANG, false),
+        (&WANG, false),
+        (&SUN, false),
+        (&ZHOU, false),
+        (&ADMIN, false),
+    ];
+    for (who, allowed) in sees {
+        for path in [
+            format!("/api/v1/clarifications/{id}"),
+            format!("/api/v1/clarifications/{id}/transitions"),
+            "/api/v1/clarifications".to_string(),
+            format!("/api/v1/clarifications?subject={}", ZHANG.id),
+        ] {
+            let r = app.get(&path, who).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path} for {}", who.id);
+            let body = r.text().await.unwrap();
+            assert_eq!(
+                body.contains(REPORTER_NAME),
+                allowed,
+                "{path} for {}: {body}",
+                who.id
+            );
+            assert_eq!(
+                body.contains(REPORTER_CONTACT),
+                allowed,
+                "{path} for {}",
+                who.id
+            );
+            if allowed && !path.ends_with("transitions") && path.contains(&id) {
+                let v: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(v["reporter"]["name"], REPORTER_NAME);
+            }
+        }
+    }
+    for who in [&QIAN, &WU] {
+        assert_eq!(
+            app.get(&format!("/api/v1/clarifications/{id}"), who)
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    // An anonymous report shows as anonymous to those who may see reporters, and not at all to others.
+    let anon = app.file_in(CLA, &LI, &report(false)).await;
+    assert_eq!(anon["reporter"], json!({"anonymous": true}));
+    let seen_by_subject = app.case_in(CLA, anon["id"].as_str().unwrap(), &ZHANG).await;
+    assert!(seen_by_subject.get("reporter").is_none());
+
+    // No mail carries it, and the database holds it only sealed.
+    let rows = {
+        let id = id.clone();
+        app.db()
+            .read(move |c| {
+                rongcuo::db::repo::outbox::list_for_case(c, &id).map_err(rongcuo::db::DbError::from)
+            })
+            .await
+            .unwrap()
+    };
+    assert!(rows.iter().any(|r| r.relation == "subject"));
+    for r in &rows {
+        let all = format!("{} {} {}", r.subject, r.body_text, r.recipient_email);
+        assert!(
+            !all.contains(REPORTER_NAME) && !all.contains(REPORTER_CONTACT),
+            "outbox row to {}",
+            r.recipient_email
+        );
+    }
+    let raw = {
+        let id = id.clone();
+        app.db()
+            .read(move |c| {
+                let case = rongcuo::db::repo::cases::find_by_id(c, &id)?.unwrap();
+                let rows = rongcuo::db::repo::transitions::list_for_case(c, &id)?;
+                Ok::<_, rongcuo::db::DbError>(format!(
+                    "{} {}",
+                    case.data,
+                    rows.iter().map(|r| r.payload.clone()).collect::<String>()
+                ))
+            })
+            .await
+            .unwrap()
+    };
+    assert!(raw.contains("\"sealed\":\"v1."), "sealed at rest");
+    assert!(
+        !raw.contains(REPORTER_NAME) && !raw.contains(REPORTER_CONTACT),
+        "never in clear at rest"
+    );
+}
