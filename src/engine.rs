@@ -17,7 +17,10 @@ use crate::domain::workflow::{self, Case, Lookup, Workflow};
 use crate::domain::{Actor, Refusal, Role};
 use crate::error::{AppError, ErrorKind};
 use crate::notify;
+use crate::seal::Sealer;
 use crate::view;
+
+use std::sync::Arc;
 
 /// What a request gets back (and what an idempotent replay returns again).
 #[derive(Clone, Debug)]
@@ -117,6 +120,8 @@ pub struct Engine {
     pub registry: Registry,
     pub clock: Clock,
     pub public_url: String,
+    /// Seals stored idempotent answers (the key of `security.reporter_key`).
+    pub sealer: Arc<Sealer>,
 }
 
 fn load_case(
@@ -136,7 +141,14 @@ fn load_case(
     Ok(case)
 }
 
+/// Stored answers are sealed: a response may show confidential data to its caller (a
+/// reporter's identity to intake), which must not rest in clear in the database.
+fn idem_context(actor: &Actor, key: &str) -> String {
+    format!("idempotency:{}:{key}", actor.id)
+}
+
 fn replay(
+    sealer: &Sealer,
     conn: &mut DbConnection,
     actor: &Actor,
     idem: &Option<Idempotency>,
@@ -152,8 +164,11 @@ fn replay(
         )
         .into());
     }
+    let clear = sealer
+        .open(&idem_context(actor, &idem.key), &row.body)
+        .map_err(|e| AppError::internal(format!("stored answer: {e}")))?;
     let body: Value =
-        serde_json::from_str(&row.body).map_err(|e| AppError::internal(e.to_string()))?;
+        serde_json::from_slice(&clear).map_err(|e| AppError::internal(e.to_string()))?;
     let version = body.get("version").and_then(Value::as_i64);
     Ok(Some(Reply {
         status: row.status as u16,
@@ -164,6 +179,7 @@ fn replay(
 }
 
 fn remember(
+    sealer: &Sealer,
     conn: &mut DbConnection,
     actor: &Actor,
     idem: &Option<Idempotency>,
@@ -171,6 +187,12 @@ fn remember(
     now: DateTime<Utc>,
 ) -> Result<(), TxError> {
     if let Some(idem) = idem {
+        let body = sealer
+            .seal(
+                &idem_context(actor, &idem.key),
+                reply.body.to_string().as_bytes(),
+            )
+            .map_err(AppError::internal)?;
         repo::idempotency::insert(
             conn,
             &IdempotencyRow {
@@ -179,7 +201,7 @@ fn remember(
                 fingerprint: idem.fingerprint.clone(),
                 status: reply.status as i32,
                 location: reply.location.clone(),
-                body: reply.body.to_string(),
+                body,
                 created_at: now.naive_utc(),
             },
         )?;
@@ -283,7 +305,7 @@ impl Engine {
     ) -> Result<Reply, AppError> {
         let name = self.workflow(workflow)?.def().name;
         self.with_retries(move |engine, conn| {
-            if let Some(reply) = replay(conn, &actor, &idem)? {
+            if let Some(reply) = replay(&engine.sealer, conn, &actor, &idem)? {
                 return Ok(reply);
             }
             let wf = engine.workflow(name)?;
@@ -308,7 +330,7 @@ impl Engine {
                 location: Some(format!("/api/v1/{}/{}", collection(name), case.id)),
                 version: Some(case.version),
             };
-            remember(conn, &actor, &idem, &reply, now)?;
+            remember(&engine.sealer, conn, &actor, &idem, &reply, now)?;
             Ok(reply)
         })
         .await
@@ -347,7 +369,7 @@ impl Engine {
         };
         let name = def.name;
         self.with_retries(move |engine, conn| {
-            if let Some(reply) = replay(conn, &actor, &idem)? {
+            if let Some(reply) = replay(&engine.sealer, conn, &actor, &idem)? {
                 return Ok(reply);
             }
             let wf = engine.workflow(name)?;
@@ -403,7 +425,7 @@ impl Engine {
                 location: None,
                 version: Some(next.version),
             };
-            remember(conn, &actor, &idem, &reply, now)?;
+            remember(&engine.sealer, conn, &actor, &idem, &reply, now)?;
             tracing::info!(case.id = %next.id, event, from = %case.state, to = %next.state, actor = %actor.id, "transition applied");
             Ok(reply)
         })

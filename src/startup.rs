@@ -48,12 +48,14 @@ impl Application {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
-        let sealer = Sealer::from_base64(&settings.security.reporter_key)
-            .map_err(|e| anyhow!("configuration key `security.reporter_key`: {e}"))?;
+        let sealer = Arc::new(
+            Sealer::from_base64(&settings.security.reporter_key)
+                .map_err(|e| anyhow!("configuration key `security.reporter_key`: {e}"))?,
+        );
         let registry = Registry::load(
             &settings.workflows_dir(),
             settings.workflows.appeal_window_days,
-            Arc::new(sealer),
+            sealer.clone(),
         )
         .map_err(|e| anyhow!("configuration key `workflows.dir`: {e}"))?;
         let keys = Arc::new(Keys::from_settings(&settings.auth).map_err(|e| anyhow!(e))?);
@@ -70,6 +72,7 @@ impl Application {
             registry,
             clock,
             public_url: settings.server.public_url.clone(),
+            sealer,
         };
         let state = AppState {
             engine,

@@ -2,7 +2,7 @@
 //! confidentiality on every endpoint, for every role.
 
 use futures::future::join_all;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -287,6 +287,20 @@ async fn refusals_name_their_reason_and_change_nothing(app: TestApp) {
         let r = app.get(&format!("/api/v1/clarifications/{id}"), who).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
+    // 401 without a valid token, 412 on a stale version.
+    let path = format!("/api/v1/clarifications/{id}/transitions");
+    let body = json!({"event": "open_investigation", "investigator_id": ZHAO.id});
+    let chen = app.token(&CHEN);
+    let r = app
+        .request(Method::POST, &path, Some("not-a-token"), Some(&body), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let stale = [("If-Match", "\"5\"")];
+    let r = app
+        .request(Method::POST, &path, Some(&chen), Some(&body), &stale)
+        .await;
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(app.timeline_in(CLA, &id, &LI).await.len(), 1);
     app.act_in(
         CLA,
         &id,
@@ -470,4 +484,30 @@ async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdicti
         !raw.contains(REPORTER_NAME) && !raw.contains(REPORTER_CONTACT),
         "never in clear at rest"
     );
+
+    // An idempotent filing: the stored first answer is sealed too, and replays intact.
+    let key = [("Idempotency-Key", "report-2026-0042")];
+    let token = app.token(&LI);
+    let path = "/api/v1/clarifications";
+    let first = app
+        .request(Method::POST, path, Some(&token), Some(&report(true)), &key)
+        .await;
+    let first = first.text().await.unwrap();
+    let again = app
+        .request(Method::POST, path, Some(&token), Some(&report(true)), &key)
+        .await;
+    let again = again.text().await.unwrap();
+    assert_eq!(first, again);
+    assert!(again.contains(REPORTER_NAME));
+    let stored = app
+        .db()
+        .read(|c| {
+            rongcuo::db::repo::idempotency::find(c, LI.id, "report-2026-0042")
+                .map_err(rongcuo::db::DbError::from)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.body.starts_with("v1."), "stored answer sealed");
+    assert!(!stored.body.contains(REPORTER_NAME) && !stored.body.contains(REPORTER_CONTACT));
 }
