@@ -19,6 +19,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Deliver outbox mail only (no HTTP), until SIGINT/SIGTERM.
+    Worker,
     /// Print a JWT signed with the configured key (development and tests).
     Token {
         #[arg(long)]

@@ -122,6 +122,7 @@ pub struct Engine {
     pub public_url: String,
     /// Seals stored idempotent answers (the key of `security.reporter_key`).
     pub sealer: Arc<Sealer>,
+    pub notifier: Arc<notify::Notifier>,
 }
 
 fn load_case(
@@ -214,15 +215,6 @@ impl Engine {
         self.registry.get(name).ok_or_else(AppError::not_found)
     }
 
-    fn case_url(&self, case: &Case) -> String {
-        format!(
-            "{}/api/v1/{}/{}",
-            self.public_url.trim_end_matches('/'),
-            collection(&case.workflow),
-            case.id
-        )
-    }
-
     /// Appends the audit row and the outbox rows of one transition.
     #[allow(clippy::too_many_arguments)]
     fn record(
@@ -261,16 +253,15 @@ impl Engine {
         };
         row.hash = audit::row_hash(&row);
         repo::transitions::insert(conn, &row)?;
-        let recipients = notify::recipients::for_case(conn, case)?;
-        let notice = notify::outbox::Notice {
-            case,
-            seq,
-            event,
-            from,
-            at: now,
-            case_url: self.case_url(case),
-        };
-        repo::outbox::insert_all(conn, &notify::outbox::rows(&notice, &recipients))?;
+        let wf = self.workflow(&case.workflow)?;
+        let rows = self
+            .notifier
+            .rows(conn, wf, case, event, from, payload, now)
+            .map_err(|e| match e {
+                notify::NotifyError::Db(e) => TxError::from(e),
+                notify::NotifyError::Render(m) => TxError::App(AppError::internal(m)),
+            })?;
+        repo::outbox::insert_all(conn, &rows)?;
         Ok(())
     }
 
@@ -503,9 +494,15 @@ impl Engine {
                 let case = load_case(conn, name, &case_id, &actor)?;
                 let wf = engine.workflow(name)?;
                 let rows = repo::transitions::list_for_case(conn, &case.id)?;
+                let mails = repo::outbox::list_for_case(conn, &case.id)?;
                 Ok(rows
                     .iter()
-                    .map(|r| view::timeline_item(wf, &case, &actor, r))
+                    .map(|r| {
+                        let mut item = view::timeline_item(wf, &case, &actor, r);
+                        item["deliveries"] =
+                            view::deliveries(mails.iter().filter(|m| m.seq == r.seq));
+                        item
+                    })
                     .collect())
             })
             .await

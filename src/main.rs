@@ -62,6 +62,26 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Worker => {
+            let db = connect_and_migrate(&settings).await?;
+            let mailer = rongcuo::notify::mailer::Mailer::from_settings(&settings.mail)
+                .map_err(anyhow::Error::msg)?;
+            let worker = rongcuo::notify::worker::Worker {
+                db,
+                mailer: std::sync::Arc::new(mailer),
+                from: rongcuo::notify::mailer::from_mailbox(&settings.mail.from)
+                    .map_err(anyhow::Error::msg)?,
+                clock: rongcuo::clock::Clock::default(),
+                config: rongcuo::notify::worker::WorkerConfig::from_settings(&settings.mail),
+            };
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                let _ = stop.send(true);
+            });
+            worker.run(stopped).await;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             connect_and_migrate(&settings).await?;
             println!("migrations applied ({})", settings.db_url()?.redacted());
@@ -132,5 +152,29 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             print!("{}", domain::describe::markdown(wf.def()));
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
     }
 }

@@ -28,6 +28,12 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_REPORTER_KEY", "security.reporter_key"),
     ("RONGCUO_SMTP_URL", "mail.smtp_url"),
     ("RONGCUO_MAIL_FROM", "mail.from"),
+    ("RONGCUO_MAIL_DIR", "mail.outbox_dir"),
+    ("RONGCUO_MAIL_DELIVER", "mail.deliver"),
+    ("RONGCUO_MAIL_POLL_MS", "mail.poll_interval_ms"),
+    ("RONGCUO_MAIL_LEASE_MS", "mail.lease_ms"),
+    ("RONGCUO_MAIL_RETRY_BASE_MS", "mail.retry_base_ms"),
+    ("RONGCUO_MAIL_MAX_ATTEMPTS", "mail.max_attempts"),
     ("RONGCUO_TIMER_INTERVAL_MS", "timers.interval_ms"),
     ("RONGCUO_WORKFLOWS_DIR", "workflows.dir"),
     ("RONGCUO_LOG_FORMAT", "log.format"),
@@ -106,6 +112,13 @@ pub struct Mail {
     pub smtp_url: String,
     pub from: String,
     pub outbox_dir: String,
+    pub deliver: bool,
+    pub poll_interval_ms: u64,
+    pub batch_size: i64,
+    pub lease_ms: u64,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    pub max_attempts: i32,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -318,6 +331,30 @@ impl Settings {
                 "mail.smtp_url",
                 "must start with smtp:// or smtps://".into(),
             );
+        }
+        if !(10..=600_000).contains(&self.mail.poll_interval_ms) {
+            return bad(
+                "mail.poll_interval_ms",
+                "must be between 10 and 600000".into(),
+            );
+        }
+        if !(1..=1000).contains(&self.mail.batch_size) {
+            return bad("mail.batch_size", "must be between 1 and 1000".into());
+        }
+        if !(100..=86_400_000).contains(&self.mail.lease_ms) {
+            return bad("mail.lease_ms", "must be between 100 and 86400000".into());
+        }
+        if self.mail.retry_base_ms == 0 || self.mail.retry_base_ms > self.mail.retry_max_ms {
+            return bad(
+                "mail.retry_base_ms",
+                "must be positive and at most mail.retry_max_ms".into(),
+            );
+        }
+        if !(1..=100).contains(&self.mail.max_attempts) {
+            return bad("mail.max_attempts", "must be between 1 and 100".into());
+        }
+        if let Err(e) = crate::notify::mailer::from_mailbox(&self.mail.from) {
+            return bad("mail.from", e);
         }
         if !(10..=3_600_000).contains(&self.timers.interval_ms) {
             return bad(

@@ -15,13 +15,19 @@ use crate::db::{Db, DbError, migrations};
 use crate::domain::registry::Registry;
 use crate::engine::Engine;
 use crate::http::{AppState, problem, routes};
+use crate::notify::Notifier;
+use crate::notify::mailer::{Mailer, from_mailbox};
+use crate::notify::worker::{Worker, WorkerConfig};
 use crate::seal::Sealer;
 use crate::settings::Settings;
+use tokio::sync::watch;
 
 pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    shutdown: watch::Sender<bool>,
+    worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Connects and migrates (blocking work, off the async threads).
@@ -58,7 +64,15 @@ impl Application {
             sealer.clone(),
         )
         .map_err(|e| anyhow!("configuration key `workflows.dir`: {e}"))?;
+        let notifier = Notifier::load(
+            &settings.workflows_dir(),
+            &registry,
+            &settings.server.public_url,
+        )
+        .map_err(|e| anyhow!("configuration key `workflows.dir`: {e}"))?;
         let keys = Arc::new(Keys::from_settings(&settings.auth).map_err(|e| anyhow!(e))?);
+        let mailer = Mailer::from_settings(&settings.mail).map_err(|e| anyhow!(e))?;
+        let from = from_mailbox(&settings.mail.from).map_err(|e| anyhow!(e))?;
         let db = connect_and_migrate(&settings).await?;
         let listener = TcpListener::bind(settings.listen_addr()).with_context(|| {
             format!(
@@ -73,7 +87,16 @@ impl Application {
             clock,
             public_url: settings.server.public_url.clone(),
             sealer,
+            notifier: Arc::new(notifier),
         };
+        let (shutdown, stop) = watch::channel(false);
+        let worker = settings.mail.deliver.then(|| Worker {
+            db: db.clone(),
+            mailer: Arc::new(mailer),
+            from,
+            clock: engine.clock.clone(),
+            config: WorkerConfig::from_settings(&settings.mail),
+        });
         let state = AppState {
             engine,
             auth: Authenticator::new(keys, db),
@@ -92,10 +115,13 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
+        let worker = worker.map(|w| tokio::spawn(w.run(stop)));
         Ok(Application {
             port,
             server: server.run(),
             state,
+            shutdown,
+            worker,
         })
     }
 
@@ -107,11 +133,14 @@ impl Application {
         &self.state
     }
 
+    /// Serves until the server stops (SIGINT/SIGTERM: in-flight requests finish), then lets
+    /// the mail worker finish its batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
-    }
-
-    pub fn into_server(self) -> Server {
-        self.server
+        let result = self.server.await;
+        let _ = self.shutdown.send(true);
+        if let Some(worker) = self.worker {
+            let _ = worker.await;
+        }
+        result
     }
 }

@@ -23,6 +23,10 @@ pub fn case_json(
     let mut obj = Map::new();
     obj.insert("id".into(), json!(case.id));
     obj.insert("workflow".into(), json!(case.workflow));
+    obj.insert(
+        "number".into(),
+        json!(crate::notify::outbox::case_number(case)),
+    );
     obj.insert("state".into(), json!(case.state));
     obj.insert("version".into(), json!(case.version));
     obj.insert("subject".into(), json!(case.subject));
@@ -44,6 +48,21 @@ pub fn case_json(
     obj.insert("updated_at".into(), json!(rfc3339(case.updated_at)));
     obj.insert("available_events".into(), json!(available_events));
     Value::Object(obj)
+}
+
+/// Delivery status of a transition's mails: to whom (by relation), state, attempts.
+pub fn deliveries<'a>(rows: impl Iterator<Item = &'a crate::db::models::OutboxRow>) -> Value {
+    Value::Array(
+        rows.map(|m| {
+            json!({
+                "relation": m.relation,
+                "state": m.state,
+                "attempts": m.attempts,
+                "sent_at": m.sent_at.map(format_at),
+            })
+        })
+        .collect(),
+    )
 }
 
 pub fn timeline_item(wf: &dyn Workflow, case: &Case, actor: &Actor, row: &TransitionRow) -> Value {

@@ -79,6 +79,7 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    pub body_html: String,
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]

@@ -74,6 +74,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        body_html -> Text,
     }
 }
 

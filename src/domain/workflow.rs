@@ -230,6 +230,12 @@ pub trait Workflow: Send + Sync {
         )))
     }
 
+    /// The deadline the case now runs against, if any: (中文, English, when).
+    fn deadline(&self, case: &Case) -> Option<(&'static str, &'static str, DateTime<Utc>)> {
+        let _ = case;
+        None
+    }
+
     /// Removes or reveals confidential parts of the records for `actor` (the default keeps all).
     fn redact_records(&self, case: &Case, actor: &Actor, records: &mut Value) {
         let _ = (case, actor, records);

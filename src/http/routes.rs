@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError, web};
 
 use super::cases::{self, WorkflowName};
-use super::{directory, health, workflows};
+use super::{directory, health, outbox, workflows};
 use crate::error::{AppError, ErrorKind};
 
 fn method_not_allowed(allow: &'static str) -> actix_web::Route {
@@ -52,6 +52,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/api/v1/workflows/{name}/diagram")
             .route(web::get().to(workflows::get_diagram))
             .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/api/v1/outbox")
+            .route(web::get().to(outbox::list_outbox))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/api/v1/outbox/{id}/retry")
+            .route(web::post().to(outbox::retry_outbox))
+            .default_service(method_not_allowed("POST")),
     )
     .service(
         web::resource("/api/v1/directory/{person_id}")

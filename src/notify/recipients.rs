@@ -1,11 +1,11 @@
-//! The people a transition concerns: the subject, the applicant, the assigned
-//! investigator and the reviewers of the jurisdiction (from the directory).
+//! The people a rule names for a case, from the case and the directory.
 
 use diesel::QueryResult;
 
+use super::rules::RecipientKind;
 use crate::db::{DbConnection, repo};
-use crate::domain::OrgPath;
 use crate::domain::workflow::Case;
+use crate::domain::{Actor, OrgPath, Role};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recipient {
@@ -13,48 +13,105 @@ pub struct Recipient {
     pub name: String,
     pub email: String,
     pub relation: &'static str,
+    /// As the recipient would act (roles and org), to tell them what they may do next.
+    pub actor: Option<Actor>,
 }
 
-pub fn for_case(conn: &mut DbConnection, case: &Case) -> QueryResult<Vec<Recipient>> {
+fn from_row(p: crate::db::models::PersonRow, relation: &'static str) -> Recipient {
+    let roles = p.roles.split(',').filter_map(Role::parse).collect();
+    let actor = OrgPath::parse(&p.org).ok().map(|org| Actor {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        email: p.email.clone(),
+        roles,
+        org,
+    });
+    Recipient {
+        id: Some(p.id),
+        name: p.name,
+        email: p.email,
+        relation,
+        actor,
+    }
+}
+
+pub fn for_case(
+    conn: &mut DbConnection,
+    case: &Case,
+    kinds: &[RecipientKind],
+) -> QueryResult<Vec<Recipient>> {
+    let mut found: Vec<Recipient> = Vec::new();
+    let subject_org = OrgPath::parse(&case.subject.org).ok();
+    for kind in kinds {
+        match kind {
+            RecipientKind::Subject => {
+                let mut r = match repo::people::find_by_id(conn, &case.subject.id)? {
+                    Some(p) => from_row(p, "subject"),
+                    None => Recipient {
+                        id: Some(case.subject.id.clone()),
+                        name: case.subject.name.clone(),
+                        email: String::new(),
+                        relation: "subject",
+                        actor: subject_org.clone().map(|org| Actor {
+                            id: case.subject.id.clone(),
+                            name: case.subject.name.clone(),
+                            email: case.subject.email.clone(),
+                            roles: vec![Role::Cadre],
+                            org,
+                        }),
+                    },
+                };
+                // The case's address for its subject wins over the directory's.
+                r.email = case.subject.email.clone();
+                r.name = case.subject.name.clone();
+                found.push(r);
+            }
+            RecipientKind::Applicant => match repo::people::find_by_id(conn, &case.applicant.id)? {
+                Some(p) => found.push(from_row(p, "applicant")),
+                None => found.push(Recipient {
+                    id: Some(case.applicant.id.clone()),
+                    name: case.applicant.name.clone(),
+                    email: case.applicant.email.clone(),
+                    relation: "applicant",
+                    actor: None,
+                }),
+            },
+            RecipientKind::Investigator => {
+                if let Some(id) = &case.investigator_id
+                    && let Some(p) = repo::people::find_by_id(conn, id)?
+                {
+                    found.push(from_row(p, "investigator"));
+                }
+            }
+            RecipientKind::Reviewers => {
+                if let Some(org) = &subject_org {
+                    for p in repo::people::with_role_in_orgs(
+                        conn,
+                        "reviewer",
+                        &org.self_and_ancestors(),
+                    )? {
+                        found.push(from_row(p, "reviewer"));
+                    }
+                }
+            }
+            RecipientKind::UnitContact => {
+                for p in repo::people::with_role_in_orgs(
+                    conn,
+                    "unit_admin",
+                    std::slice::from_ref(&case.subject.org),
+                )? {
+                    found.push(from_row(p, "unit_contact"));
+                }
+            }
+        }
+    }
     let mut out: Vec<Recipient> = Vec::new();
-    let mut push = |r: Recipient| {
+    for r in found {
         let dup = out
             .iter()
             .any(|o| (o.id.is_some() && o.id == r.id) || o.email.eq_ignore_ascii_case(&r.email));
         if !dup && !r.email.is_empty() {
             out.push(r);
-        }
-    };
-    push(Recipient {
-        id: Some(case.subject.id.clone()),
-        name: case.subject.name.clone(),
-        email: case.subject.email.clone(),
-        relation: "subject",
-    });
-    push(Recipient {
-        id: Some(case.applicant.id.clone()),
-        name: case.applicant.name.clone(),
-        email: case.applicant.email.clone(),
-        relation: "applicant",
-    });
-    if let Some(inv) = &case.investigator_id
-        && let Some(p) = repo::people::find_by_id(conn, inv)?
-    {
-        push(Recipient {
-            id: Some(p.id),
-            name: p.name,
-            email: p.email,
-            relation: "investigator",
-        });
-    }
-    if let Ok(org) = OrgPath::parse(&case.subject.org) {
-        for p in repo::people::with_role_in_orgs(conn, "reviewer", &org.self_and_ancestors())? {
-            push(Recipient {
-                id: Some(p.id),
-                name: p.name,
-                email: p.email,
-                relation: "reviewer",
-            });
         }
     }
     Ok(out)

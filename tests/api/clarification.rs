@@ -445,19 +445,38 @@ async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdicti
     let seen_by_subject = app.case_in(CLA, anon["id"].as_str().unwrap(), &ZHANG).await;
     assert!(seen_by_subject.get("reporter").is_none());
 
-    // No mail carries it, and the database holds it only sealed.
-    let rows = {
-        let id = id.clone();
-        app.db()
-            .read(move |c| {
-                rongcuo::db::repo::outbox::list_for_case(c, &id).map_err(rongcuo::db::DbError::from)
-            })
-            .await
-            .unwrap()
-    };
+    // Carry the case through every remaining kind of mail, then scan every rendered mail
+    // in the database, for every recipient, in every part.
+    app.act_in(
+        CLA,
+        &id,
+        &CHEN,
+        json!({"event": "accept_explanation", "conclusion": "予以采信"}),
+    )
+    .await;
+    let clarify =
+        json!({"event": "clarify", "methods": ["talk"], "scope": "本单位", "date": "2026-12-01"});
+    app.act_in(CLA, &id, &SUN, clarify).await;
+    let refer = json!({"event": "refer_false_accusation", "category": "false_accusation", "evidence": "证据"});
+    app.act_in(CLA, &id, &SUN, refer).await;
+    app.act_in(CLA, &id, &SUN, json!({"event": "close", "reason": "办结"}))
+        .await;
+    let rows: Vec<rongcuo::db::models::OutboxRow> = app
+        .db()
+        .read(|c| {
+            use diesel::prelude::*;
+            Ok::<_, rongcuo::db::DbError>(rongcuo::db::schema::outbox::table.load(c)?)
+        })
+        .await
+        .unwrap();
     assert!(rows.iter().any(|r| r.relation == "subject"));
+    assert!(rows.iter().any(|r| r.relation == "unit_contact"));
+    assert!(rows.len() > 15, "{} mails scanned", rows.len());
     for r in &rows {
-        let all = format!("{} {} {}", r.subject, r.body_text, r.recipient_email);
+        let all = format!(
+            "{} {} {} {}",
+            r.subject, r.body_text, r.body_html, r.recipient_email
+        );
         assert!(
             !all.contains(REPORTER_NAME) && !all.contains(REPORTER_CONTACT),
             "outbox row to {}",

@@ -157,8 +157,9 @@ async fn inspection_before_tender_is_exonerated_rectified_and_closed(app: TestAp
     assert_eq!(items[7]["actor"], json!({"id": SUN.id, "role": "reviewer"}));
     assert_eq!(items[7]["payload"]["outcome"], "exonerate");
 
-    // One outbox row per recipient per transition: the subject (also the applicant), the
-    // investigator once assigned, and the reviewers of every level above the subject.
+    // One outbox row per recipient per transition, as workflows/exoneration.toml says: the
+    // subject (here also the applicant: one mail), the assigned investigator, the reviewers
+    // of every level above the subject.
     let rows = app.outbox(&id).await;
     let at = |seq: i64| {
         let mut r: Vec<String> = rows
@@ -170,8 +171,9 @@ async fn inspection_before_tender_is_exonerated_rectified_and_closed(app: TestAp
         r
     };
     assert_eq!(at(1), ["reviewer", "reviewer", "subject"]);
-    assert_eq!(at(4), ["investigator", "reviewer", "reviewer", "subject"]);
-    assert_eq!(at(12), ["investigator", "reviewer", "reviewer", "subject"]);
+    assert_eq!(at(4), ["applicant", "investigator"]);
+    assert_eq!(at(8), ["investigator", "reviewer", "reviewer", "subject"]);
+    assert_eq!(at(12), ["investigator", "subject"]);
     assert_eq!(at(13), Vec::<String>::new());
     assert!(rows.iter().any(|(_, _, e)| *e == ZHOU.email()));
 }

@@ -204,7 +204,12 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
             (pg.url.clone(), Some(pg))
         }
     };
-    let env = test_env(&db_url, extra);
+    let mail_dir = dir.path().join("mail").display().to_string();
+    let mut extra = extra.to_vec();
+    if !extra.iter().any(|(k, _)| *k == "RONGCUO_MAIL_DIR") {
+        extra.push(("RONGCUO_MAIL_DIR", &mail_dir));
+    }
+    let env = test_env(&db_url, &extra);
     let settings = Settings::load_from(|k| env.get(k).cloned()).expect("test settings");
     let keys = Keys::from_settings(&settings.auth).expect("keys");
     let app = Application::build_with_clock(settings.clone(), Clock::default())

@@ -9,5 +9,8 @@ mod concurrency;
 mod happy_path;
 mod idempotency;
 mod keys;
+mod mail;
 mod migrations;
 mod refusals;
+mod smtp;
+mod snapshots;

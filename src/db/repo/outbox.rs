@@ -21,3 +21,130 @@ pub fn list_for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<
         .order((outbox::seq.asc(), outbox::recipient_email.asc()))
         .load(conn)
 }
+
+/// Claims up to `limit` rows that are due: pending ones, and `sending` ones whose lease ran
+/// out (a worker died between send and mark). They become `sending` until `lease_until`.
+/// On PostgreSQL the rows are locked with `SKIP LOCKED`, so replicas never claim the same
+/// row; SQLite has one writer. Run inside a write transaction.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: chrono::NaiveDateTime,
+    lease_until: chrono::NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    let due = outbox::table
+        .filter(outbox::state.eq_any(["pending", "sending"]))
+        .filter(outbox::next_attempt_at.le(now))
+        .order(outbox::next_attempt_at.asc())
+        .limit(limit)
+        .select(outbox::id);
+    let ids: Vec<String> = match conn {
+        DbConnection::Pg(pg) => due.for_update().skip_locked().load(pg)?,
+        DbConnection::Sqlite(_) => due.load(conn)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+        .set((
+            outbox::state.eq("sending"),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::next_attempt_at.eq(lease_until),
+        ))
+        .execute(conn)?;
+    outbox::table
+        .filter(outbox::id.eq_any(&ids))
+        .order(outbox::created_at.asc())
+        .load(conn)
+}
+
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    id: &str,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::state.eq("sending")),
+    )
+    .set((
+        outbox::state.eq("sent"),
+        outbox::sent_at.eq(Some(at)),
+        outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// After a failed attempt: again at `retry_at`, or `dead` for good.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    error: &str,
+    retry_at: Option<chrono::NaiveDateTime>,
+) -> QueryResult<bool> {
+    let target = outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::state.eq("sending"));
+    let n = match retry_at {
+        Some(at) => diesel::update(target)
+            .set((
+                outbox::state.eq("pending"),
+                outbox::next_attempt_at.eq(at),
+                outbox::last_error.eq(Some(error)),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set((outbox::state.eq("dead"), outbox::last_error.eq(Some(error))))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+/// A dead row goes back to the queue (operations).
+pub fn retry_dead(
+    conn: &mut DbConnection,
+    id: &str,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::state.eq("dead")),
+    )
+    .set((
+        outbox::state.eq("pending"),
+        outbox::next_attempt_at.eq(now),
+        outbox::attempts.eq(0),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OutboxRow>> {
+    outbox::table.find(id).first(conn).optional()
+}
+
+/// Rows in `state` for cases whose subject is in one of `org_subtrees` (operations).
+pub fn list_by_state(
+    conn: &mut DbConnection,
+    state: &str,
+    org_subtree: &str,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    use crate::db::schema::cases;
+    let like = format!("{}/%", super::like_escape(org_subtree));
+    outbox::table
+        .inner_join(cases::table)
+        .filter(outbox::state.eq(state))
+        .filter(
+            cases::subject_org
+                .eq(org_subtree)
+                .or(cases::subject_org.like(like).escape('\\')),
+        )
+        .select(outbox::all_columns)
+        .order(outbox::created_at.desc())
+        .limit(limit)
+        .load(conn)
+}

@@ -356,6 +356,16 @@ impl Workflow for Clarification {
         Ok(Filing { case, payload })
     }
 
+    fn deadline(&self, case: &Case) -> Option<(&'static str, &'static str, DateTime<Utc>)> {
+        if case.state != "inquiry" {
+            return None;
+        }
+        Self::records(case)
+            .ok()?
+            .inquiry
+            .map(|i| ("函询回复期限", "inquiry reply due", i.due_at))
+    }
+
     fn separation(&self, _event: &str, _actor: &Actor, _case: &Case) -> Result<(), Refusal> {
         Ok(())
     }

@@ -188,6 +188,9 @@ pub static DEF: WorkflowDef = WorkflowDef {
 struct DataFile {
     deadlines: Deadlines,
     catalogue: Catalogue,
+    /// Read and checked by `notify::rules`.
+    #[serde(default, rename = "notifications")]
+    _notifications: Vec<toml::Table>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -417,6 +420,40 @@ impl Workflow for Exoneration {
             updated_at: now,
         };
         Ok(Filing { case, payload })
+    }
+
+    fn deadline(&self, case: &Case) -> Option<(&'static str, &'static str, DateTime<Utc>)> {
+        let r = Self::records(case).ok()?;
+        match case.state.as_str() {
+            "needs_supplement" => r
+                .supplement
+                .map(|s| ("补充材料期限", "supplement due", s.due_at)),
+            "exonerated" | "mitigated" => {
+                let rect = r.rectification.as_ref().filter(|x| {
+                    matches!(
+                        x.state,
+                        records::RectificationState::Ordered | records::RectificationState::Overdue
+                    )
+                });
+                match rect {
+                    Some(x) => Some(("整改期限", "rectification due", x.due_at)),
+                    None => machine::appeal_open(&r, case.updated_at, self.appeal_window)
+                        .ok()
+                        .and_then(|_| {
+                            r.decision.map(|d| {
+                                ("申诉期限", "appeal window ends", d.at + self.appeal_window)
+                            })
+                        }),
+                }
+            }
+            "denied" => machine::appeal_open(&r, case.updated_at, self.appeal_window)
+                .ok()
+                .and_then(|_| {
+                    r.decision
+                        .map(|d| ("申诉期限", "appeal window ends", d.at + self.appeal_window))
+                }),
+            _ => None,
+        }
     }
 
     fn separation(&self, event: &str, actor: &Actor, case: &Case) -> Result<(), Refusal> {

@@ -1,0 +1,341 @@
+//! Mail delivery through a real SMTP peer: right people, right content, retries, dead
+//! letters, and a worker killed between send and mark.
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+
+use diesel::prelude::*;
+use reqwest::{Method, StatusCode};
+use rongcuo::db::DbError;
+use rongcuo::db::models::OutboxRow;
+use rongcuo::db::schema::outbox;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::smtp::{SmtpSink, eventually, free_port};
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use crate::helpers::{Backend, pg_admin_url};
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(Backend::Sqlite).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if pg_admin_url().is_some() {
+                        super::$name(Backend::Postgres).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+on_both!(
+    each_transition_mails_the_people_it_concerns,
+    smtp_down_then_up_delivers_every_mail_exactly_once,
+    a_permanent_rejection_ends_dead_and_an_admin_can_retry_it,
+    a_worker_killed_between_send_and_mark_resends_once_with_the_same_message_id,
+);
+
+async fn rows(app: &TestApp) -> Vec<OutboxRow> {
+    app.db()
+        .read(|c| {
+            Ok::<_, DbError>(
+                outbox::table
+                    .order(outbox::created_at.asc())
+                    .load::<OutboxRow>(c)?,
+            )
+        })
+        .await
+        .unwrap()
+}
+
+async fn all_sent(app: &TestApp) -> bool {
+    let r = rows(app).await;
+    !r.is_empty() && r.iter().all(|r| r.state == "sent")
+}
+
+fn fast_mail(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("RONGCUO_SMTP_URL", url.to_string()),
+        ("RONGCUO_MAIL_POLL_MS", "50".into()),
+        ("RONGCUO_MAIL_RETRY_BASE_MS", "100".into()),
+    ]
+}
+
+async fn app_with(backend: Backend, env: &[(&'static str, String)]) -> TestApp {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    spawn_app_with(backend, &env).await.unwrap()
+}
+
+async fn each_transition_mails_the_people_it_concerns(backend: Backend) {
+    let sink = SmtpSink::start(0, &[]);
+    let app = app_with(backend, &fast_mail(&sink.url())).await;
+    let id = case_in_deliberation(&app, &[]).await;
+    app.act(
+        &id,
+        &SUN,
+        json!({"event": "decide", "outcome": "exonerate", "explanation": "勤勉尽责，予以免责",
+        "rectification": {"requirements": "补办招标手续", "due_at": due_in_days(30)}}),
+    )
+    .await;
+    eventually(20, "every mail sent", async || all_sent(&app).await).await;
+    let rows = rows(&app).await;
+    let got = sink.received();
+    assert_eq!(got.len(), rows.len(), "one SMTP message per outbox row");
+    let by_id: HashMap<String, &crate::smtp::Received> =
+        got.iter().map(|m| (m.message_id(), m)).collect();
+    for row in &rows {
+        let m = by_id
+            .get(&row.message_id)
+            .unwrap_or_else(|| panic!("{} never arrived", row.message_id));
+        assert_eq!(m.to, vec![row.recipient_email.clone()]);
+        assert_eq!(m.subject(), row.subject);
+        let text = m.text();
+        assert!(
+            text.contains(&row.recipient_name),
+            "addressed by name: {text}"
+        );
+        assert!(text.contains("English summary"), "{text}");
+        assert!(
+            text.contains(&format!("/api/v1/exonerations/{id}")),
+            "links the case: {text}"
+        );
+        assert!(m.html().contains("<p>"), "an HTML part too");
+    }
+    // Who got what: the accept mail tells the investigator what to do next; the decision
+    // mail tells the subject the outcome, the rectification and its due date.
+    let mail = |seq: i64, relation: &str| {
+        let row = rows
+            .iter()
+            .find(|r| r.seq == seq && r.relation == relation)
+            .unwrap_or_else(|| panic!("no {relation} mail at {seq}"));
+        by_id[&row.message_id].text()
+    };
+    assert!(
+        mail(2, "investigator").contains("请您办理：提交调查认定意见"),
+        "{}",
+        mail(2, "investigator")
+    );
+    let decision = mail(4, "subject");
+    for needle in [
+        "作出容错认定",
+        "予以免责",
+        "补办招标手续",
+        "整改期限",
+        "请您办理：提交整改报告",
+        "Your next step: submit_rectification",
+    ] {
+        assert!(decision.contains(needle), "`{needle}` in\n{decision}");
+    }
+    let reviewer = mail(4, "reviewer");
+    assert!(
+        reviewer.contains("本事项无需您办理") && reviewer.contains("整改期限"),
+        "{reviewer}"
+    );
+    // The timeline shows each transition's deliveries.
+    let items = app.timeline(&id, &ZHANG).await;
+    let decided = &items[3]["deliveries"];
+    assert!(
+        decided
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["state"] == "sent" && d["attempts"] == 1),
+        "{decided}"
+    );
+}
+
+async fn smtp_down_then_up_delivers_every_mail_exactly_once(backend: Backend) {
+    let port = free_port();
+    let mut env = fast_mail(&format!("smtp://127.0.0.1:{port}"));
+    env.push(("RONGCUO_MAIL_MAX_ATTEMPTS", "100".into()));
+    let app = app_with(backend, &env).await;
+    app.introduce(&[&SUN, &ZHOU]).await;
+    app.file(&ZHANG, &filing()).await;
+    app.file(&WANG, &filing()).await;
+    eventually(20, "failed attempts while SMTP is down", async || {
+        let r = rows(&app).await;
+        r.len() == 7
+            && r.iter()
+                .all(|r| r.attempts >= 2 && r.state != "sent" && r.last_error.is_some())
+    })
+    .await;
+    let sink = SmtpSink::start(port, &[]);
+    eventually(30, "delivery once SMTP is up", async || {
+        all_sent(&app).await
+    })
+    .await;
+    let rows = rows(&app).await;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for m in sink.received() {
+        *counts.entry(m.message_id()).or_default() += 1;
+    }
+    assert_eq!(counts.len(), rows.len());
+    for row in &rows {
+        assert_eq!(
+            counts.get(&row.message_id),
+            Some(&1),
+            "{} arrived once",
+            row.message_id
+        );
+        assert!(row.last_error.is_none());
+    }
+}
+
+async fn a_permanent_rejection_ends_dead_and_an_admin_can_retry_it(backend: Backend) {
+    let sink = SmtpSink::start(0, &[&SUN.email()]);
+    let app = app_with(backend, &fast_mail(&sink.url())).await;
+    app.introduce(&[&SUN, &ADMIN]).await;
+    app.file(&ZHANG, &filing()).await;
+    eventually(20, "the rejected row dead, the other sent", async || {
+        let r = rows(&app).await;
+        r.len() == 2 && r.iter().all(|r| r.state == "sent" || r.state == "dead")
+    })
+    .await;
+    let dead = rows(&app)
+        .await
+        .into_iter()
+        .find(|r| r.state == "dead")
+        .unwrap();
+    assert_eq!(dead.recipient_email, SUN.email());
+    assert_eq!(dead.attempts, 1, "a permanent error is not retried");
+    assert!(
+        dead.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("550"),
+        "{:?}",
+        dead.last_error
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        rows(&app)
+            .await
+            .iter()
+            .find(|r| r.id == dead.id)
+            .unwrap()
+            .attempts,
+        1
+    );
+
+    // Operations: admins list dead rows and queue them again.
+    let r = app.get("/api/v1/outbox?state=dead", &LI).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = app
+        .get("/api/v1/outbox?state=dead", &ADMIN)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], dead.id.as_str());
+    assert!(items[0]["last_error"].as_str().unwrap().contains("550"));
+    let r = app.get("/api/v1/outbox?state=lost", &ADMIN).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let retry = format!("/api/v1/outbox/{}/retry", dead.id);
+    let r = app
+        .request(Method::POST, &retry, Some(&app.token(&ADMIN)), None, &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["state"].as_str(), v["attempts"].as_i64()),
+        (Some("pending"), Some(0))
+    );
+    eventually(20, "dead again after the retry", async || {
+        rows(&app)
+            .await
+            .iter()
+            .any(|r| r.id == dead.id && r.state == "dead" && r.attempts == 1)
+    })
+    .await;
+    let sent = rows(&app)
+        .await
+        .into_iter()
+        .find(|r| r.state == "sent")
+        .unwrap();
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/outbox/{}/retry", sent.id),
+            Some(&app.token(&ADMIN)),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+}
+
+async fn a_worker_killed_between_send_and_mark_resends_once_with_the_same_message_id(
+    backend: Backend,
+) {
+    let sink = SmtpSink::start(0, &[]);
+    let app = spawn_app_with(backend, &[("RONGCUO_MAIL_DELIVER", "false")])
+        .await
+        .unwrap();
+    app.introduce(&[&SUN, &ZHOU]).await;
+    app.file(&ZHANG, &filing()).await;
+    app.file(&WANG, &filing()).await;
+    // ZHANG's filing: ZHANG, two reviewers; WANG's: ZHANG, WANG, two reviewers.
+    assert_eq!(rows(&app).await.len(), 7);
+    let dir = tempfile::tempdir().unwrap();
+    let url = sink.url();
+    let env = test_env(
+        &app.settings.database.url,
+        &[
+            ("RONGCUO_SMTP_URL", url.as_str()),
+            ("RONGCUO_MAIL_LEASE_MS", "300"),
+            ("RONGCUO_MAIL_POLL_MS", "50"),
+        ],
+    );
+    let worker = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rongcuo"));
+        c.arg("worker")
+            .envs(&env)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    // First worker: dies right after its first send, before marking it.
+    let status = tokio::task::spawn_blocking({
+        let mut c = worker();
+        move || {
+            c.env("RONGCUO_FAILPOINT", "exit_after_send")
+                .status()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(86));
+    assert_eq!(sink.received().len(), 1);
+    // Second worker: the lease runs out, everything goes, the crashed row once more.
+    let mut child = worker().spawn().unwrap();
+    eventually(30, "the second worker delivers everything", async || {
+        all_sent(&app).await
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for m in sink.received() {
+        *counts.entry(m.message_id()).or_default() += 1;
+    }
+    let rows = rows(&app).await;
+    assert_eq!(counts.len(), rows.len(), "every row arrived");
+    assert!(rows.iter().all(|r| counts.contains_key(&r.message_id)));
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert_eq!(
+        twice.len(),
+        1,
+        "exactly the crashed row was sent again: {counts:?}"
+    );
+    assert_eq!(*twice[0].1, 2, "at most one resend");
+}
