@@ -39,6 +39,7 @@ on_both!(
     smtp_down_then_up_delivers_every_mail_exactly_once,
     a_permanent_rejection_ends_dead_and_an_admin_can_retry_it,
     a_worker_killed_between_send_and_mark_resends_once_with_the_same_message_id,
+    mail_reaches_a_separate_smtp_server_process,
 );
 
 async fn rows(app: &TestApp) -> Vec<OutboxRow> {
@@ -338,4 +339,81 @@ async fn a_worker_killed_between_send_and_mark_resends_once_with_the_same_messag
         "exactly the crashed row was sent again: {counts:?}"
     );
     assert_eq!(*twice[0].1, 2, "at most one resend");
+}
+
+/// aiosmtpd (PyPI) as its own process, writing a Maildir. Runs when Python has aiosmtpd;
+/// with RONGCUO_TEST_AIOSMTPD=1 (as .ci/run sets) its absence is a failure, not a skip.
+async fn mail_reaches_a_separate_smtp_server_process(backend: Backend) {
+    let available = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        assert!(
+            std::env::var("RONGCUO_TEST_AIOSMTPD").is_err(),
+            "RONGCUO_TEST_AIOSMTPD is set but aiosmtpd is missing"
+        );
+        eprintln!("aiosmtpd is not installed: the separate-process SMTP test is skipped");
+        return;
+    }
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    // aiosmtpd makes the Maildir (cur, new, tmp) only where nothing exists yet.
+    let maildir = dir.path().join("maildir");
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
+        .arg(&maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually(20, "aiosmtpd listening", async || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+    .await;
+    let app = app_with(backend, &fast_mail(&format!("smtp://127.0.0.1:{port}"))).await;
+    app.introduce(&[&SUN]).await;
+    let case = app.file(&ZHANG, &filing()).await;
+    eventually(30, "every mail sent to aiosmtpd", async || {
+        all_sent(&app).await
+    })
+    .await;
+    let files: Vec<Vec<u8>> = std::fs::read_dir(maildir.join("new"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .collect();
+    let _ = server.kill();
+    let _ = server.wait();
+    let rows = rows(&app).await;
+    assert_eq!(files.len(), rows.len());
+    for row in &rows {
+        let got = files.iter().find_map(|raw| {
+            let m = mail_parser::MessageParser::default().parse(raw)?;
+            (m.message_id().map(|id| format!("<{id}>")) == Some(row.message_id.clone())).then(
+                || {
+                    (
+                        m.subject().unwrap_or_default().to_string(),
+                        m.body_text(0).unwrap_or_default().to_string(),
+                    )
+                },
+            )
+        });
+        let (subject, text) =
+            got.unwrap_or_else(|| panic!("{} not in the Maildir", row.message_id));
+        assert_eq!(subject, row.subject);
+        assert!(
+            subject.contains("提交容错免责申请"),
+            "UTF-8 subject intact: {subject}"
+        );
+        assert!(text.contains(case["number"].as_str().unwrap()), "{text}");
+    }
 }
