@@ -40,6 +40,7 @@ on_both!(
     a_permanent_rejection_ends_dead_and_an_admin_can_retry_it,
     a_worker_killed_between_send_and_mark_resends_once_with_the_same_message_id,
     mail_reaches_a_separate_smtp_server_process,
+    without_smtp_mails_are_written_as_eml_files,
 );
 
 async fn rows(app: &TestApp) -> Vec<OutboxRow> {
@@ -415,5 +416,32 @@ async fn mail_reaches_a_separate_smtp_server_process(backend: Backend) {
             "UTF-8 subject intact: {subject}"
         );
         assert!(text.contains(case["number"].as_str().unwrap()), "{text}");
+    }
+}
+
+async fn without_smtp_mails_are_written_as_eml_files(backend: Backend) {
+    let app = app_with(backend, &[("RONGCUO_MAIL_POLL_MS", "50".into())]).await;
+    app.introduce(&[&SUN]).await;
+    app.file(&ZHANG, &filing()).await;
+    eventually(20, "every mail written", async || all_sent(&app).await).await;
+    let dir = std::path::PathBuf::from(&app.settings.mail.outbox_dir);
+    let files: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .collect();
+    let rows = rows(&app).await;
+    assert_eq!(files.len(), rows.len());
+    for row in &rows {
+        let found = files.iter().any(|raw| {
+            mail_parser::MessageParser::default()
+                .parse(raw)
+                .is_some_and(|m| {
+                    m.message_id().map(|id| format!("<{id}>")) == Some(row.message_id.clone())
+                        && m.subject() == Some(row.subject.as_str())
+                })
+        });
+        assert!(found, "{} written as .eml", row.message_id);
     }
 }
