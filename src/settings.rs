@@ -19,6 +19,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_BODY_LIMIT_BYTES", "server.body_limit_bytes"),
     ("RONGCUO_DATABASE_URL", "database.url"),
     ("RONGCUO_DATABASE_POOL_SIZE", "database.pool_size"),
+    ("RONGCUO_DATABASE_TIMEOUT_MS", "database.connect_timeout_ms"),
     ("RONGCUO_JWT_ALGORITHM", "auth.algorithm"),
     ("RONGCUO_JWT_SECRET", "auth.secret"),
     ("RONGCUO_JWT_PUBLIC_KEY_FILE", "auth.public_key_file"),
@@ -66,6 +67,7 @@ pub struct Server {
 pub struct Database {
     pub url: String,
     pub pool_size: u32,
+    pub connect_timeout_ms: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -282,6 +284,12 @@ impl Settings {
         }
         if let Err(e) = DbUrl::parse(&self.database.url) {
             return bad("database.url", e.to_string());
+        }
+        if !(100..=600_000).contains(&self.database.connect_timeout_ms) {
+            return bad(
+                "database.connect_timeout_ms",
+                "must be between 100 and 600000".into(),
+            );
         }
         if !(1..=256).contains(&self.database.pool_size) {
             return bad("database.pool_size", "must be between 1 and 256".into());

@@ -34,8 +34,9 @@ pub struct Application {
 pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Db> {
     let url = settings.db_url()?;
     let pool_size = settings.database.pool_size;
+    let timeout = std::time::Duration::from_millis(settings.database.connect_timeout_ms);
     tokio::task::spawn_blocking(move || -> Result<Db, DbError> {
-        let db = Db::connect(&url, pool_size)?;
+        let db = Db::connect_with_timeout(&url, pool_size, timeout)?;
         let mut conn = db.writer_connection()?;
         let applied = migrations::run_pending(&mut conn)?;
         if !applied.is_empty() {

@@ -180,6 +180,15 @@ pub struct Db {
 impl Db {
     /// Connects (blocking) and fails when the database cannot be reached.
     pub fn connect(url: &DbUrl, pool_size: u32) -> Result<Db, DbError> {
+        Db::connect_with_timeout(url, pool_size, Duration::from_secs(10))
+    }
+
+    /// As [`Db::connect`]; `timeout` bounds how long a caller waits for a connection.
+    pub fn connect_with_timeout(
+        url: &DbUrl,
+        pool_size: u32,
+        timeout: Duration,
+    ) -> Result<Db, DbError> {
         // libpq loads OpenSSL, whose exit-time cleanup frees its tables while pool threads
         // may still be connecting: a SIGSEGV as the process ends (seen with `audit verify`).
         // Initialise OpenSSL first without that cleanup (OPENSSL_INIT_NO_ATEXIT).
@@ -192,7 +201,7 @@ impl Db {
             r2d2::Pool::builder()
                 .max_size(size)
                 .min_idle(Some(0))
-                .connection_timeout(Duration::from_secs(10))
+                .connection_timeout(timeout)
                 .error_handler(Box::new(r2d2::NopErrorHandler))
                 .build(Manager {
                     url: url.clone(),

@@ -166,6 +166,8 @@ pub fn test_env(db_url: &str, extra: &[(&str, &str)]) -> HashMap<String, String>
         ("RONGCUO_JWT_SECRET", SECRET),
         ("RONGCUO_DATABASE_URL", db_url),
         ("RONGCUO_DATABASE_POOL_SIZE", "4"),
+        // Short, so a worker caught mid-pass when a test drops its database lets go soon.
+        ("RONGCUO_DATABASE_TIMEOUT_MS", "1000"),
         (
             "RONGCUO_WORKFLOWS_DIR",
             concat!(env!("CARGO_MANIFEST_DIR"), "/workflows"),
