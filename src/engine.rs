@@ -9,11 +9,11 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{self, GENESIS};
 use crate::clock::Clock;
-use crate::db::models::{CaseRow, IdempotencyRow, TransitionRow};
+use crate::db::models::{CaseRow, IdempotencyRow, TimerRow, TransitionRow};
 use crate::db::repo::cases::{ListFilter, Visibility};
 use crate::db::{Db, DbConnection, DbError, repo};
 use crate::domain::registry::Registry;
-use crate::domain::workflow::{self, Case, Lookup, Workflow};
+use crate::domain::workflow::{self, Case, Lookup, TimerKind, TimerSpec, Workflow};
 use crate::domain::{Actor, Refusal, Role};
 use crate::error::{AppError, ErrorKind};
 use crate::notify;
@@ -123,6 +123,8 @@ pub struct Engine {
     /// Seals stored idempotent answers (the key of `security.reporter_key`).
     pub sealer: Arc<Sealer>,
     pub notifier: Arc<notify::Notifier>,
+    /// Days before each deadline that a reminder goes out.
+    pub reminder_days: i64,
 }
 
 fn load_case(
@@ -215,6 +217,75 @@ impl Engine {
         self.registry.get(name).ok_or_else(AppError::not_found)
     }
 
+    /// Brings the case's pending timers in line with what its new state calls for, in the
+    /// transition's transaction: timers made moot are cancelled, new ones written, and a
+    /// reminder goes before each deadline still far enough ahead.
+    fn reconcile_timers(
+        &self,
+        conn: &mut DbConnection,
+        case: &Case,
+        now: DateTime<Utc>,
+    ) -> Result<(), TxError> {
+        let wf = self.workflow(&case.workflow)?;
+        let mut desired = wf.timers(case);
+        let ahead = chrono::Duration::days(self.reminder_days);
+        for spec in desired.clone() {
+            let at = spec.due_at - ahead;
+            if self.reminder_days > 0 && at > now {
+                desired.push(TimerSpec {
+                    kind: TimerKind::Reminder,
+                    name: spec.name.clone(),
+                    due_at: at,
+                });
+            }
+        }
+        let naive_now = now.naive_utc();
+        let key = |kind: &str, name: &str, due: chrono::NaiveDateTime| {
+            (kind.to_string(), name.to_string(), due)
+        };
+        // A timer fires at most once: one being fired, fired or dropped is not planned again.
+        let existing = repo::timers::live_for_case(conn, &case.id)?;
+        let wanted: Vec<_> = desired
+            .iter()
+            .map(|d| {
+                key(
+                    d.kind.as_str(),
+                    &d.name,
+                    crate::db::truncate_micros(d.due_at.naive_utc()),
+                )
+            })
+            .collect();
+        for e in existing.iter().filter(|e| e.state == "pending") {
+            if !wanted.contains(&key(&e.kind, &e.name, e.due_at)) {
+                repo::timers::cancel(conn, &e.id, naive_now, "the deadline changed or was met")?;
+            }
+        }
+        for (spec, k) in desired.iter().zip(&wanted) {
+            if existing
+                .iter()
+                .any(|e| key(&e.kind, &e.name, e.due_at) == *k)
+            {
+                continue;
+            }
+            repo::timers::insert(
+                conn,
+                &TimerRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    case_id: case.id.clone(),
+                    kind: spec.kind.as_str().to_string(),
+                    name: spec.name.clone(),
+                    due_at: k.2,
+                    state: "pending".into(),
+                    lease_until: None,
+                    outcome: None,
+                    created_at: naive_now,
+                    fired_at: None,
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     /// Appends the audit row and the outbox rows of one transition.
     #[allow(clippy::too_many_arguments)]
     fn record(
@@ -262,6 +333,7 @@ impl Engine {
                 notify::NotifyError::Render(m) => TxError::App(AppError::internal(m)),
             })?;
         repo::outbox::insert_all(conn, &rows)?;
+        self.reconcile_timers(conn, case, now)?;
         Ok(())
     }
 

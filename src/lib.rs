@@ -15,4 +15,5 @@ pub mod seal;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod timers;
 pub mod view;

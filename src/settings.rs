@@ -36,6 +36,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_MAIL_RETRY_BASE_MS", "mail.retry_base_ms"),
     ("RONGCUO_MAIL_MAX_ATTEMPTS", "mail.max_attempts"),
     ("RONGCUO_TIMER_INTERVAL_MS", "timers.interval_ms"),
+    ("RONGCUO_TIMERS_ENABLED", "timers.enabled"),
+    ("RONGCUO_REMINDER_DAYS", "timers.reminder_days"),
     ("RONGCUO_WORKFLOWS_DIR", "workflows.dir"),
     ("RONGCUO_LOG_FORMAT", "log.format"),
 ];
@@ -127,6 +129,9 @@ pub struct Mail {
 #[serde(deny_unknown_fields)]
 pub struct Timers {
     pub interval_ms: u64,
+    pub enabled: bool,
+    pub reminder_days: i64,
+    pub lease_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -369,6 +374,15 @@ impl Settings {
                 "timers.interval_ms",
                 "must be between 10 and 3600000".into(),
             );
+        }
+        if !(0..=60).contains(&self.timers.reminder_days) {
+            return bad(
+                "timers.reminder_days",
+                "must be between 0 (no reminders) and 60".into(),
+            );
+        }
+        if !(100..=86_400_000).contains(&self.timers.lease_ms) {
+            return bad("timers.lease_ms", "must be between 100 and 86400000".into());
         }
         if !(0..=3650).contains(&self.workflows.appeal_window_days) {
             return bad(

@@ -20,14 +20,30 @@ use crate::notify::mailer::{Mailer, from_mailbox};
 use crate::notify::worker::{Worker, WorkerConfig};
 use crate::seal::Sealer;
 use crate::settings::Settings;
+use crate::timers::Scheduler;
 use tokio::sync::watch;
 
 pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
-    shutdown: watch::Sender<bool>,
-    worker: Option<tokio::task::JoinHandle<()>>,
+    stopper: Stopper,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Stops a running application: the HTTP server finishes in-flight requests, then the
+/// mail worker and the timer scheduler finish what they hold.
+#[derive(Clone)]
+pub struct Stopper {
+    server: actix_web::dev::ServerHandle,
+    shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl Stopper {
+    pub async fn stop(&self) {
+        self.server.stop(true).await;
+        let _ = self.shutdown.send(true);
+    }
 }
 
 /// Connects and migrates (blocking work, off the async threads).
@@ -89,6 +105,7 @@ impl Application {
             public_url: settings.server.public_url.clone(),
             sealer,
             notifier: Arc::new(notifier),
+            reminder_days: settings.timers.reminder_days,
         };
         let (shutdown, stop) = watch::channel(false);
         let worker = settings.mail.deliver.then(|| Worker {
@@ -116,13 +133,30 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
-        let worker = worker.map(|w| tokio::spawn(w.run(stop)));
+        let scheduler = settings.timers.enabled.then(|| Scheduler {
+            engine: state.engine.clone(),
+            interval: std::time::Duration::from_millis(settings.timers.interval_ms),
+            lease: chrono::Duration::milliseconds(settings.timers.lease_ms as i64),
+            batch: 100,
+        });
+        let mut tasks = Vec::new();
+        if let Some(w) = worker {
+            tasks.push(tokio::spawn(w.run(stop.clone())));
+        }
+        if let Some(s) = scheduler {
+            tasks.push(tokio::spawn(s.run(stop)));
+        }
+        let server = server.run();
+        let stopper = Stopper {
+            server: server.handle(),
+            shutdown: Arc::new(shutdown),
+        };
         Ok(Application {
             port,
-            server: server.run(),
+            server,
             state,
-            shutdown,
-            worker,
+            stopper,
+            tasks,
         })
     }
 
@@ -138,10 +172,14 @@ impl Application {
     /// the mail worker finish its batch.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        let _ = self.shutdown.send(true);
-        if let Some(worker) = self.worker {
-            let _ = worker.await;
+        let _ = self.stopper.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
         }
         result
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
     }
 }

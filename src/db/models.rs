@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{cases, idempotency_keys, outbox, people, transitions};
+use super::schema::{cases, idempotency_keys, outbox, people, timers, transitions};
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
 #[diesel(table_name = people)]
@@ -80,6 +80,21 @@ pub struct OutboxRow {
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub body_html: String,
+}
+
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
+#[diesel(table_name = timers)]
+pub struct TimerRow {
+    pub id: String,
+    pub case_id: String,
+    pub kind: String,
+    pub name: String,
+    pub due_at: NaiveDateTime,
+    pub state: String,
+    pub lease_until: Option<NaiveDateTime>,
+    pub outcome: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub fired_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]

@@ -90,6 +90,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    timers (id) {
+        id -> Text,
+        case_id -> Text,
+        kind -> Text,
+        name -> Text,
+        due_at -> Timestamp,
+        state -> Text,
+        lease_until -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        created_at -> Timestamp,
+        fired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(timers -> cases (case_id));
 diesel::joinable!(transitions -> cases (case_id));
 diesel::joinable!(outbox -> cases (case_id));
-diesel::allow_tables_to_appear_in_same_query!(people, cases, transitions, outbox, idempotency_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    people,
+    cases,
+    transitions,
+    outbox,
+    idempotency_keys,
+    timers
+);

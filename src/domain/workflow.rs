@@ -182,6 +182,45 @@ pub struct Step {
     pub spawn: Option<&'static str>,
 }
 
+/// What a timer does when it falls due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerKind {
+    /// Fires the named event as the system, through the transition path.
+    Event,
+    /// Mails whoever must act before the named deadline.
+    Reminder,
+    /// Mails a notice (the end of an influence period).
+    Notice,
+}
+
+impl TimerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimerKind::Event => "event",
+            TimerKind::Reminder => "reminder",
+            TimerKind::Notice => "notice",
+        }
+    }
+}
+
+/// A timer a case's state calls for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimerSpec {
+    pub kind: TimerKind,
+    pub name: String,
+    pub due_at: DateTime<Utc>,
+}
+
+impl TimerSpec {
+    pub fn event(name: &str, due_at: DateTime<Utc>) -> TimerSpec {
+        TimerSpec {
+            kind: TimerKind::Event,
+            name: name.to_string(),
+            due_at,
+        }
+    }
+}
+
 /// A workflow plugged into the one transition path.
 pub trait Workflow: Send + Sync {
     fn def(&self) -> &'static WorkflowDef;
@@ -228,6 +267,13 @@ pub trait Workflow: Send + Sync {
             "{} cases cannot be opened from another case",
             self.def().name
         )))
+    }
+
+    /// The timers the case's current state calls for (events and notices; the engine adds
+    /// reminders before each). Recomputed after every transition, in its transaction.
+    fn timers(&self, case: &Case) -> Vec<TimerSpec> {
+        let _ = case;
+        Vec::new()
     }
 
     /// The deadline the case now runs against, if any: (中文, English, when).

@@ -15,11 +15,23 @@ use serde_json::Value;
 
 use self::outbox::Transition;
 use self::render::Templates;
-use self::rules::Rules;
+use self::rules::{Rule, Rules};
 use crate::db::DbConnection;
 use crate::db::models::OutboxRow;
 use crate::domain::registry::Registry;
-use crate::domain::workflow::{Case, Workflow};
+use crate::domain::workflow::{Case, TimerKind, Workflow, available_events};
+
+/// What a deadline is called in mail, by the timer that watches it.
+pub fn deadline_label(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "supplement_overdue" => ("补充材料期限", "supplement due"),
+        "rectification_overdue" => ("整改期限", "rectification due"),
+        "appeal_window_expired" => ("申诉期限", "appeal window ends"),
+        "inquiry_overdue" => ("函询回复期限", "inquiry reply due"),
+        "influence_end" => ("影响期", "influence period ends"),
+        _ => ("期限", "deadline"),
+    }
+}
 
 pub struct Notifier {
     rules: Rules,
@@ -39,6 +51,13 @@ impl Notifier {
     /// Loads the rules of every workflow in `dir` and the templates of `dir/templates`.
     pub fn load(dir: &Path, registry: &Registry, public_url: &str) -> Result<Notifier, String> {
         let templates = Templates::load(&dir.join("templates"))?;
+        for needed in ["reminder", "influence_end"] {
+            if !templates.names().iter().any(|n| n == needed) {
+                return Err(format!(
+                    "templates: `{needed}` (.subject, .txt, .html) is missing"
+                ));
+            }
+        }
         let rules = Rules::load(dir, registry, templates.names())?;
         Ok(Notifier {
             rules,
@@ -85,10 +104,85 @@ impl Notifier {
             at,
             link: self.case_url(case),
         };
-        let naive = at.naive_utc();
+        self.build(&t, rule, &recipients, case.version, None)
+    }
+
+    /// Mail about a deadline, not tied to a transition (seq 0): a reminder before it to
+    /// whoever must act, or the notice that an influence period has ended.
+    #[allow(clippy::too_many_arguments)]
+    pub fn deadline_rows(
+        &self,
+        conn: &mut DbConnection,
+        wf: &dyn Workflow,
+        case: &Case,
+        kind: TimerKind,
+        name: &str,
+        due: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<OutboxRow>, NotifyError> {
+        use rules::RecipientKind::*;
+        let (zh, en) = deadline_label(name);
+        let influence = name == "influence_end";
+        let (template, label, kinds) = match kind {
+            TimerKind::Notice => (
+                "influence_end",
+                "影响期届满 / influence period ended".to_string(),
+                vec![Subject, UnitContact],
+            ),
+            _ if influence => (
+                "reminder",
+                format!("期限提醒：{zh} / reminder: {en}"),
+                vec![Subject, UnitContact],
+            ),
+            _ => (
+                "reminder",
+                format!("期限提醒：{zh} / reminder: {en}"),
+                vec![Subject, Applicant, Investigator, UnitContact],
+            ),
+        };
+        let rule = Rule {
+            event: name.to_string(),
+            label,
+            template: template.into(),
+            recipients: kinds,
+        };
+        let mut recipients = recipients::for_case(conn, case, &rule.recipients)?;
+        if kind == TimerKind::Reminder && !influence {
+            // The one who must act: whoever may apply an event now.
+            recipients.retain(|r| {
+                r.actor
+                    .as_ref()
+                    .is_some_and(|a| !available_events(wf, a, case, at).is_empty())
+            });
+        }
+        let payload = Value::Null;
+        let t = Transition {
+            wf,
+            case,
+            event: name,
+            from: None,
+            payload: &payload,
+            at,
+            link: self.case_url(case),
+        };
+        self.build(&t, &rule, &recipients, 0, Some((zh, en, due)))
+    }
+
+    fn build(
+        &self,
+        t: &Transition<'_>,
+        rule: &Rule,
+        recipients: &[recipients::Recipient],
+        seq: i64,
+        deadline: Option<(&str, &str, DateTime<Utc>)>,
+    ) -> Result<Vec<OutboxRow>, NotifyError> {
+        let naive = t.at.naive_utc();
         let mut rows = Vec::with_capacity(recipients.len());
-        for r in &recipients {
-            let ctx = outbox::context(&t, rule, &self.rules, r);
+        for r in recipients {
+            let mut ctx = outbox::context(t, rule, &self.rules, r);
+            if let Some((zh, en, due)) = deadline {
+                ctx["deadline"] = outbox::deadline_json(zh, en, due);
+            }
             let rendered = self
                 .templates
                 .render(&rule.template, &ctx)
@@ -97,8 +191,8 @@ impl Notifier {
             rows.push(OutboxRow {
                 message_id: format!("<{id}@rongcuo>"),
                 id,
-                case_id: case.id.clone(),
-                seq: case.version,
+                case_id: t.case.id.clone(),
+                seq,
                 recipient_id: r.id.clone(),
                 recipient_name: r.name.clone(),
                 recipient_email: r.email.clone(),

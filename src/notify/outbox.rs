@@ -80,6 +80,10 @@ pub fn case_number(case: &Case) -> String {
     format!("{prefix}-{}", tail.to_uppercase())
 }
 
+pub fn deadline_json(zh: &str, en: &str, at: DateTime<Utc>) -> Value {
+    json!({"label_zh": zh, "label_en": en, "at": crate::view::rfc3339(at), "at_local": at_local(at), "date_local": date_local(at)})
+}
+
 pub struct Transition<'a> {
     pub wf: &'a dyn Workflow,
     pub case: &'a Case,
@@ -105,9 +109,9 @@ pub fn context(t: &Transition<'_>, rule: &Rule, rules: &Rules, recipient: &Recip
             .collect(),
         None => Vec::new(),
     };
-    let deadline = t.wf.deadline(t.case).map(|(zh, en, at)| {
-        json!({"label_zh": zh, "label_en": en, "at": crate::view::rfc3339(at), "at_local": at_local(at), "date_local": date_local(at)})
-    });
+    let deadline =
+        t.wf.deadline(t.case)
+            .map(|(zh, en, at)| deadline_json(zh, en, at));
     let decision = records.get("decision").filter(|d| d.is_object()).map(|d| {
         let mut d = d.clone();
         let outcome = d["outcome"].as_str().unwrap_or_default().to_string();

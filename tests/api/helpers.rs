@@ -108,6 +108,7 @@ pub struct TestApp {
     pub state: AppState,
     pub settings: Settings,
     keys: Keys,
+    stopper: rongcuo::startup::Stopper,
     _dir: tempfile::TempDir,
     _pg: Option<PgDatabase>,
 }
@@ -168,6 +169,9 @@ pub fn test_env(db_url: &str, extra: &[(&str, &str)]) -> HashMap<String, String>
         ("RONGCUO_DATABASE_POOL_SIZE", "4"),
         // Short, so a worker caught mid-pass when a test drops its database lets go soon.
         ("RONGCUO_DATABASE_TIMEOUT_MS", "1000"),
+        // Tests that are about timers switch the scheduler on; others fire timer events
+        // themselves and must not race it.
+        ("RONGCUO_TIMERS_ENABLED", "false"),
         (
             "RONGCUO_WORKFLOWS_DIR",
             concat!(env!("CARGO_MANIFEST_DIR"), "/workflows"),
@@ -213,26 +217,64 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
     }
     let env = test_env(&db_url, &extra);
     let settings = Settings::load_from(|k| env.get(k).cloned()).expect("test settings");
+    Some(start(backend, settings, Clock::default(), dir, pg).await)
+}
+
+async fn start(
+    backend: Backend,
+    settings: Settings,
+    clock: Clock,
+    dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+) -> TestApp {
     let keys = Keys::from_settings(&settings.auth).expect("keys");
-    let app = Application::build_with_clock(settings.clone(), Clock::default())
+    let app = Application::build_with_clock(settings.clone(), clock)
         .await
         .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
+    let stopper = app.stopper();
     tokio::spawn(app.run_until_stopped());
-    Some(TestApp {
+    TestApp {
         base,
         backend,
         client: reqwest::Client::new(),
         state,
         settings,
         keys,
+        stopper,
         _dir: dir,
         _pg: pg,
-    })
+    }
 }
 
 impl TestApp {
+    /// Stops this app (as a deploy or a crash would) and starts another on the same
+    /// database, `later` after this one's now, with `extra` configuration.
+    pub async fn stop_and_restart(
+        &self,
+        later: chrono::Duration,
+        extra: &[(&str, &str)],
+    ) -> TestApp {
+        self.stopper.stop().await;
+        let mut env = test_env(&self.settings.database.url, extra);
+        env.insert(
+            "RONGCUO_MAIL_DIR".into(),
+            self.settings.mail.outbox_dir.clone(),
+        );
+        let settings = Settings::load_from(|k| env.get(k).cloned()).expect("test settings");
+        let clock = Clock::default();
+        clock.advance(self.clock().now() - chrono::Utc::now() + later);
+        start(
+            self.backend,
+            settings,
+            clock,
+            tempfile::tempdir().unwrap(),
+            None,
+        )
+        .await
+    }
+
     pub fn db(&self) -> &Db {
         &self.state.engine.db
     }

@@ -14,3 +14,4 @@ mod migrations;
 mod refusals;
 mod smtp;
 mod snapshots;
+mod timers;

@@ -15,8 +15,8 @@ use self::machine::Ctx;
 use self::records::{Allegation, Channel, Records, Reporter, SealedReporter};
 use super::common::Text;
 use super::workflow::{
-    Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, Workflow, WorkflowDef,
-    authorize_filing, check_investigator, parse_payload,
+    Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerSpec, Workflow,
+    WorkflowDef, authorize_filing, check_investigator, parse_payload,
 };
 use super::{Actor, FieldError, Refusal, Role};
 use crate::seal::Sealer;
@@ -354,6 +354,16 @@ impl Workflow for Clarification {
             updated_at: now,
         };
         Ok(Filing { case, payload })
+    }
+
+    fn timers(&self, case: &Case) -> Vec<TimerSpec> {
+        if case.state != "inquiry" {
+            return Vec::new();
+        }
+        match Self::records(case).ok().and_then(|r| r.inquiry) {
+            Some(i) if !i.overdue => vec![TimerSpec::event("inquiry_overdue", i.due_at)],
+            _ => Vec::new(),
+        }
     }
 
     fn deadline(&self, case: &Case) -> Option<(&'static str, &'static str, DateTime<Utc>)> {

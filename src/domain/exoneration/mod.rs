@@ -14,8 +14,8 @@ use self::events::{Event, Text};
 use self::machine::Ctx;
 use self::records::{Circumstance, Incident, Records, RedLine};
 use super::workflow::{
-    Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, Workflow, WorkflowDef,
-    authorize_filing, check_investigator, parse_payload,
+    Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerKind, TimerSpec,
+    Workflow, WorkflowDef, authorize_filing, check_investigator, parse_payload,
 };
 use super::{Actor, FieldError, Refusal, Role};
 
@@ -213,6 +213,11 @@ pub struct CatalogueEntry {
     pub catalogue: String,
     pub text: String,
     pub source: String,
+}
+
+/// The instant a decision was taken (the appeal window is open then), for timer planning.
+fn d_at(r: &Records) -> DateTime<Utc> {
+    r.decision.as_ref().map(|d| d.at).unwrap_or_default()
 }
 
 /// Workflow A with its data.
@@ -420,6 +425,56 @@ impl Workflow for Exoneration {
             updated_at: now,
         };
         Ok(Filing { case, payload })
+    }
+
+    fn timers(&self, case: &Case) -> Vec<TimerSpec> {
+        let Ok(r) = Self::records(case) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        match case.state.as_str() {
+            "needs_supplement" => {
+                if let Some(s) = r.supplement.as_ref().filter(|s| !s.overdue) {
+                    out.push(TimerSpec::event("supplement_overdue", s.due_at));
+                }
+            }
+            "exonerated" | "mitigated" => {
+                if let Some(x) = r
+                    .rectification
+                    .as_ref()
+                    .filter(|x| x.state == records::RectificationState::Ordered)
+                {
+                    out.push(TimerSpec::event("rectification_overdue", x.due_at));
+                }
+            }
+            "denied" => {
+                if let (Ok(()), Some(d)) = (
+                    machine::appeal_open(&r, d_at(&r), self.appeal_window),
+                    &r.decision,
+                ) {
+                    // The window includes its last instant; the case closes just after it.
+                    out.push(TimerSpec::event(
+                        "appeal_window_expired",
+                        d.at + self.appeal_window + Duration::seconds(1),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        // 影响期: the cadre may be used normally again when it ends (seed 002 #12).
+        if let Some(ends) = r.decision.as_ref().and_then(|d| d.influence_ends_on) {
+            let beijing_midnight = ends
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc() - Duration::hours(8));
+            if let Some(at) = beijing_midnight {
+                out.push(TimerSpec {
+                    kind: TimerKind::Notice,
+                    name: "influence_end".into(),
+                    due_at: at,
+                });
+            }
+        }
+        out
     }
 
     fn deadline(&self, case: &Case) -> Option<(&'static str, &'static str, DateTime<Utc>)> {

@@ -1,0 +1,103 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::models::TimerRow;
+use crate::db::schema::timers;
+
+/// Every timer of a case that was not cancelled: pending, firing, fired or dropped.
+pub fn live_for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<TimerRow>> {
+    timers::table
+        .filter(timers::case_id.eq(case_id))
+        .filter(timers::state.ne("cancelled"))
+        .load(conn)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &TimerRow) -> QueryResult<()> {
+    diesel::insert_into(timers::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A pending timer the case no longer needs (its deadline moved or was met).
+pub fn cancel(conn: &mut DbConnection, id: &str, at: NaiveDateTime, why: &str) -> QueryResult<()> {
+    diesel::update(
+        timers::table
+            .filter(timers::id.eq(id))
+            .filter(timers::state.eq("pending")),
+    )
+    .set((
+        timers::state.eq("cancelled"),
+        timers::fired_at.eq(Some(at)),
+        timers::outcome.eq(Some(why)),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Claims due timers, oldest due first: pending ones, and firing ones whose lease ran out
+/// (the process died while firing). `SKIP LOCKED` on PostgreSQL keeps replicas apart.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<TimerRow>> {
+    let due = timers::table
+        .filter(
+            timers::state
+                .eq("pending")
+                .and(timers::due_at.le(now))
+                .or(timers::state.eq("firing").and(timers::lease_until.le(now))),
+        )
+        .order((timers::due_at.asc(), timers::id.asc()))
+        .limit(limit)
+        .select(timers::id);
+    let ids: Vec<String> = match conn {
+        DbConnection::Pg(pg) => due.for_update().skip_locked().load(pg)?,
+        DbConnection::Sqlite(_) => due.load(conn)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(timers::table.filter(timers::id.eq_any(&ids)))
+        .set((
+            timers::state.eq("firing"),
+            timers::lease_until.eq(Some(lease_until)),
+        ))
+        .execute(conn)?;
+    timers::table
+        .filter(timers::id.eq_any(&ids))
+        .order((timers::due_at.asc(), timers::id.asc()))
+        .load(conn)
+}
+
+/// Ends a firing timer: `fired` or `dropped`, with what happened.
+pub fn finish(
+    conn: &mut DbConnection,
+    id: &str,
+    state: &str,
+    outcome: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        timers::table
+            .filter(timers::id.eq(id))
+            .filter(timers::state.eq("firing")),
+    )
+    .set((
+        timers::state.eq(state),
+        timers::outcome.eq(Some(outcome)),
+        timers::fired_at.eq(Some(at)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn list_for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<TimerRow>> {
+    timers::table
+        .filter(timers::case_id.eq(case_id))
+        .order((timers::due_at.asc(), timers::id.asc()))
+        .load(conn)
+}

@@ -1,0 +1,396 @@
+//! Deadlines kept by timers: fired by the scheduler through the transition path as the
+//! system, cancelled when met, dropped (and recorded) when no longer allowed, and fired
+//! once, in due order, when they fell due while the service was down.
+
+use chrono::Duration;
+use diesel::prelude::*;
+use rongcuo::db::DbError;
+use rongcuo::db::models::{OutboxRow, TimerRow};
+use rongcuo::db::repo;
+use rongcuo::db::schema::outbox;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::smtp::eventually;
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use crate::helpers::{Backend, pg_admin_url};
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(Backend::Sqlite).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if pg_admin_url().is_some() {
+                        super::$name(Backend::Postgres).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+on_both!(
+    deadlines_fire_through_the_transition_path_as_the_system,
+    a_met_deadline_cancels_its_timer_and_a_stale_one_is_dropped,
+    the_end_of_an_influence_period_is_announced_to_subject_and_unit,
+    timers_missed_while_down_fire_once_at_start_in_due_order,
+);
+
+const TIMERS_ON: &[(&str, &str)] = &[
+    ("RONGCUO_TIMERS_ENABLED", "true"),
+    ("RONGCUO_TIMER_INTERVAL_MS", "50"),
+];
+
+async fn timers(app: &TestApp, case_id: &str) -> Vec<TimerRow> {
+    let id = case_id.to_string();
+    app.db()
+        .read(move |c| Ok::<_, DbError>(repo::timers::list_for_case(c, &id)?))
+        .await
+        .unwrap()
+}
+
+fn summary(ts: &[TimerRow]) -> Vec<(String, String, String)> {
+    ts.iter()
+        .map(|t| (t.kind.clone(), t.name.clone(), t.state.clone()))
+        .collect()
+}
+
+async fn deadline_mail(app: &TestApp, case_id: &str) -> Vec<OutboxRow> {
+    let id = case_id.to_string();
+    app.db()
+        .read(move |c| {
+            Ok::<_, DbError>(
+                outbox::table
+                    .filter(outbox::case_id.eq(&id))
+                    .filter(outbox::seq.eq(0))
+                    .load::<OutboxRow>(c)?,
+            )
+        })
+        .await
+        .unwrap()
+}
+
+async fn decided(app: &TestApp, outcome: &str, extra: Value) -> String {
+    let id = case_in_deliberation(app, &[]).await;
+    let mut body = json!({"event": "decide", "outcome": outcome, "explanation": "经研究认定"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    app.act(&id, &SUN, body).await;
+    id
+}
+
+fn rect(days: i64) -> Value {
+    json!({"rectification": {"requirements": "整改", "due_at": due_in_days(days)}})
+}
+
+async fn inquiry(app: &TestApp, days: i64) -> String {
+    let report = json!({
+        "subject": {"id": ZHANG.id, "name": ZHANG.name, "email": ZHANG.email(), "org": ZHANG.org, "position": "科长"},
+        "allegation": {"summary": "反映问题", "details": "详情", "channel": "phone"}
+    });
+    let id = app.file_in(CLA, &LI, &report).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.act_in(
+        CLA,
+        &id,
+        &CHEN,
+        json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(days)}),
+    )
+    .await;
+    id
+}
+
+async fn deadlines_fire_through_the_transition_path_as_the_system(backend: Backend) {
+    let app = spawn_app_with(backend, TIMERS_ON).await.unwrap();
+    app.introduce(&[&CHEN, &SUN, &WANG]).await;
+    let a = app.file(&ZHANG, &filing()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.act(
+        &a,
+        &LI,
+        json!({"event": "request_supplement", "items": "会议纪要", "due_at": due_in_days(2)}),
+    )
+    .await;
+    let b = decided(&app, "exonerate", rect(10)).await;
+    let c = decided(&app, "deny", json!({})).await;
+    let d = inquiry(&app, 5).await;
+    let ev = |n: &str| ("event".to_string(), n.to_string(), "pending".to_string());
+    let rem = |n: &str| ("reminder".to_string(), n.to_string(), "pending".to_string());
+    assert_eq!(
+        summary(&timers(&app, &a).await),
+        [ev("supplement_overdue")],
+        "due in 2 days: too close for a 3-day reminder"
+    );
+    assert_eq!(
+        summary(&timers(&app, &b).await),
+        [rem("rectification_overdue"), ev("rectification_overdue")]
+    );
+    assert_eq!(
+        summary(&timers(&app, &c).await),
+        [rem("appeal_window_expired"), ev("appeal_window_expired")]
+    );
+    assert_eq!(
+        summary(&timers(&app, &d).await),
+        [rem("inquiry_overdue"), ev("inquiry_overdue")]
+    );
+
+    app.clock().advance(Duration::days(40));
+    eventually(30, "every timer fired", async || {
+        let mut all = Vec::new();
+        for id in [&a, &b, &c, &d] {
+            all.extend(timers(&app, id).await);
+        }
+        all.iter().all(|t| t.state == "fired")
+    })
+    .await;
+    let case_a = app.case(&a, &LI).await;
+    assert_eq!(
+        (case_a["state"].as_str(), case_a["overdue"].as_bool()),
+        (Some("needs_supplement"), Some(true))
+    );
+    assert_eq!(app.case(&b, &LI).await["rectification"]["state"], "overdue");
+    assert_eq!(app.case(&c, &LI).await["state"], "closed");
+    assert_eq!(app.case_in(CLA, &d, &LI).await["overdue"], true);
+    for (id, coll, event) in [
+        (&a, EXO, "supplement_overdue"),
+        (&b, EXO, "rectification_overdue"),
+        (&c, EXO, "appeal_window_expired"),
+        (&d, CLA, "inquiry_overdue"),
+    ] {
+        let items = app.timeline_in(coll, id, &LI).await;
+        let last = items.last().unwrap();
+        assert_eq!(
+            (last["event"].as_str(), &last["actor"]),
+            (Some(event), &json!({"id": "system", "role": "system"}))
+        );
+        assert_eq!(
+            items.iter().filter(|i| i["event"] == event).count(),
+            1,
+            "{event} fired once"
+        );
+    }
+    // Reminders went to whoever had to act, before the deadline.
+    let to = |rows: Vec<OutboxRow>| {
+        let mut v: Vec<(String, String)> =
+            rows.into_iter().map(|r| (r.template, r.relation)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        to(deadline_mail(&app, &b).await),
+        [
+            ("reminder".into(), "investigator".into()),
+            ("reminder".into(), "subject".into())
+        ]
+    );
+    assert_eq!(
+        to(deadline_mail(&app, &d).await),
+        [
+            ("reminder".into(), "subject".into()),
+            ("reminder".into(), "unit_contact".into())
+        ]
+    );
+    let reminder = deadline_mail(&app, &b)
+        .await
+        .into_iter()
+        .find(|r| r.relation == "subject")
+        .unwrap();
+    assert!(
+        reminder.subject.contains("期限提醒：整改期限"),
+        "{}",
+        reminder.subject
+    );
+    assert!(
+        reminder.body_text.contains("请您办理：提交整改报告"),
+        "{}",
+        reminder.body_text
+    );
+}
+
+async fn a_met_deadline_cancels_its_timer_and_a_stale_one_is_dropped(backend: Backend) {
+    let app = spawn_app_with(backend, TIMERS_ON).await.unwrap();
+    let b = decided(&app, "exonerate", rect(10)).await;
+    app.act(
+        &b,
+        &ZHANG,
+        json!({"event": "submit_rectification", "report": "按期整改"}),
+    )
+    .await;
+    let states: Vec<String> = timers(&app, &b)
+        .await
+        .into_iter()
+        .map(|t| t.state)
+        .collect();
+    assert_eq!(
+        states,
+        ["cancelled", "cancelled"],
+        "met in time: reminder and overdue timer cancelled"
+    );
+
+    // A timer whose event the case no longer allows (written behind the engine's back):
+    // dropped with the reason, the case untouched.
+    let filed = app.file(&ZHANG, &filing()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let now = app.clock().now().naive_utc();
+    let stale = TimerRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        case_id: filed.clone(),
+        kind: "event".into(),
+        name: "rectification_overdue".into(),
+        due_at: now - Duration::seconds(1),
+        state: "pending".into(),
+        lease_until: None,
+        outcome: None,
+        created_at: now,
+        fired_at: None,
+    };
+    app.db()
+        .write(move |c| Ok::<_, DbError>(repo::timers::insert(c, &stale)?))
+        .await
+        .unwrap();
+    eventually(20, "the stale timer dropped", async || {
+        timers(&app, &filed)
+            .await
+            .iter()
+            .any(|t| t.state == "dropped")
+    })
+    .await;
+    let t = timers(&app, &filed)
+        .await
+        .into_iter()
+        .find(|t| t.state == "dropped")
+        .unwrap();
+    assert!(
+        t.outcome
+            .as_deref()
+            .unwrap_or_default()
+            .contains("invalid_transition"),
+        "{:?}",
+        t.outcome
+    );
+    let case = app.case(&filed, &LI).await;
+    assert_eq!(
+        (case["state"].as_str(), case["version"].as_i64()),
+        (Some("filed"), Some(1))
+    );
+}
+
+async fn the_end_of_an_influence_period_is_announced_to_subject_and_unit(backend: Backend) {
+    let app = spawn_app_with(backend, TIMERS_ON).await.unwrap();
+    app.introduce(&[&WANG]).await;
+    let mut extra = rect(5);
+    extra["influence_period_months"] = json!(1);
+    let id = decided(&app, "mitigate", extra).await;
+    assert!(summary(&timers(&app, &id).await).contains(&(
+        "notice".into(),
+        "influence_end".into(),
+        "pending".into()
+    )));
+    app.clock().advance(Duration::days(40));
+    eventually(30, "the notice sent", async || {
+        deadline_mail(&app, &id)
+            .await
+            .iter()
+            .any(|r| r.template == "influence_end")
+    })
+    .await;
+    let notices: Vec<OutboxRow> = deadline_mail(&app, &id)
+        .await
+        .into_iter()
+        .filter(|r| r.template == "influence_end")
+        .collect();
+    let mut who: Vec<&str> = notices.iter().map(|r| r.relation.as_str()).collect();
+    who.sort();
+    assert_eq!(who, ["subject", "unit_contact"]);
+    assert!(
+        notices[0]
+            .body_text
+            .contains("影响期满后，该同志可正常使用"),
+        "{}",
+        notices[0].body_text
+    );
+}
+
+async fn timers_missed_while_down_fire_once_at_start_in_due_order(backend: Backend) {
+    let first = spawn_app_with(backend, TIMERS_ON).await.unwrap();
+    first.introduce(&[&CHEN, &SUN]).await;
+    let a = first.file(&ZHANG, &filing()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    first
+        .act(
+            &a,
+            &LI,
+            json!({"event": "request_supplement", "items": "纪要", "due_at": due_in_days(3)}),
+        )
+        .await;
+    let d = inquiry(&first, 1).await;
+    let b = decided(&first, "exonerate", rect(2)).await;
+    // Down: nothing fires while nobody runs.
+    let second = first.stop_and_restart(Duration::days(10), TIMERS_ON).await;
+    let events = |id: &str, coll: &'static str| {
+        let (app, id) = (&second, id.to_string());
+        async move {
+            app.timeline_in(coll, &id, &LI)
+                .await
+                .iter()
+                .filter(|i| i["actor"]["id"] == "system")
+                .count()
+        }
+    };
+    eventually(
+        30,
+        "the missed timers fired after the restart",
+        async || {
+            events(&a, EXO).await == 1 && events(&b, EXO).await == 1 && events(&d, CLA).await == 1
+        },
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut fired: Vec<TimerRow> = Vec::new();
+    for id in [&a, &b, &d] {
+        assert_eq!(
+            events(id, if id == &d { CLA } else { EXO }).await,
+            1,
+            "fired exactly once"
+        );
+        fired.extend(
+            timers(&second, id)
+                .await
+                .into_iter()
+                .filter(|t| t.kind == "event"),
+        );
+    }
+    assert!(
+        fired.iter().all(|t| t.state == "fired"),
+        "{:?}",
+        summary(&fired)
+    );
+    fired.sort_by_key(|t| t.due_at);
+    let order: Vec<&str> = fired.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "inquiry_overdue",
+            "rectification_overdue",
+            "supplement_overdue"
+        ]
+    );
+    let at: Vec<_> = fired.iter().map(|t| t.fired_at.unwrap()).collect();
+    assert!(
+        at.windows(2).all(|w| w[0] <= w[1]),
+        "fired in due order: {at:?}"
+    );
+}
