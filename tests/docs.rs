@@ -51,9 +51,11 @@ fn the_diagram_has_an_edge_for_every_row() {
 
 #[test]
 fn the_catalogue_file_loads_with_sanming_and_the_general_rule() {
+    let calendar = std::sync::Arc::new(rongcuo::domain::calendar::Calendar::weekdays_only());
     let wf = Exoneration::load(
         std::path::Path::new(&format!("{}/workflows", env!("CARGO_MANIFEST_DIR"))),
         0,
+        calendar.clone(),
     )
     .unwrap();
     let cat = rongcuo::domain::workflow::Workflow::catalogues(&wf);
@@ -75,11 +77,12 @@ fn the_catalogue_file_loads_with_sanming_and_the_general_rule() {
             !c["text"].as_str().unwrap().is_empty() && !c["source"].as_str().unwrap().is_empty()
         );
     }
-    assert_eq!(wf.appeal_window().num_days(), 30);
+    assert_eq!(wf.appeal_window().days, 30);
     assert!(
         Exoneration::from_toml(
             "[deadlines]\nappeal_window_days = 30\n[catalogue]\nversion = \"x\"\ncirculars = []\n",
-            0
+            0,
+            calendar
         )
         .is_err()
     );

@@ -11,6 +11,15 @@ use serde_json::{Value, json};
 
 const WINDOW_DAYS: i64 = 30;
 
+fn window() -> rongcuo::domain::calendar::Period {
+    use rongcuo::domain::calendar::{Calendar, DayCount, Period};
+    Period::new(
+        WINDOW_DAYS as u32,
+        DayCount::Calendar,
+        std::sync::Arc::new(Calendar::weekdays_only()),
+    )
+}
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()
 }
@@ -132,7 +141,7 @@ fn records_for(event: &str) -> Records {
         }
         "appeal" => r.decision = Some(decision(DecisionOutcome::Deny, 1)),
         "close" | "appeal_window_expired" => {
-            r.decision = Some(decision(DecisionOutcome::Deny, WINDOW_DAYS + 1))
+            r.decision = Some(decision(DecisionOutcome::Deny, WINDOW_DAYS + 10))
         }
         "decide_appeal" => {
             r.decision = Some(decision(DecisionOutcome::Deny, 2));
@@ -190,7 +199,7 @@ fn body_for(event: &str) -> Value {
 fn run(state: &str, event: &str, records: Records) -> (Result<&'static str, Refusal>, Ctx) {
     let ev =
         Event::parse(event, &body_for(event), now()).unwrap_or_else(|e| panic!("{event}: {e:?}"));
-    let mut ctx = Ctx::new("u-actor", now(), Duration::days(WINDOW_DAYS), records);
+    let mut ctx = Ctx::new("u-actor", now(), window(), records);
     ctx.investigator_id = Some("u-chen".into());
     let result = machine::step(state, &ev, &mut ctx);
     (result, ctx)
@@ -258,7 +267,7 @@ fn a_red_line_leaves_deny_as_the_only_outcome() {
         now(),
     )
     .unwrap();
-    let mut ctx = Ctx::new("u-sun", now(), Duration::days(WINDOW_DAYS), r);
+    let mut ctx = Ctx::new("u-sun", now(), window(), r);
     assert_eq!(machine::step("deliberating", &ev, &mut ctx), Ok("denied"));
     assert_eq!(ctx.decider_id.as_deref(), Some("u-sun"));
 }
@@ -322,12 +331,7 @@ fn mitigation_records_the_influence_period_and_when_it_ends() {
     let body = json!({"outcome": "mitigate", "explanation": "从轻处理", "influence_period_months": 6,
                       "rectification": {"requirements": "r", "due_at": due(30)}});
     let ev = Event::parse("decide", &body, now()).unwrap();
-    let mut ctx = Ctx::new(
-        "u-sun",
-        now(),
-        Duration::days(WINDOW_DAYS),
-        records_for("decide"),
-    );
+    let mut ctx = Ctx::new("u-sun", now(), window(), records_for("decide"));
     assert_eq!(
         machine::step("deliberating", &ev, &mut ctx),
         Ok("mitigated")
@@ -347,7 +351,7 @@ fn mitigation_records_the_influence_period_and_when_it_ends() {
 #[test]
 fn appeal_only_inside_the_window_and_close_only_after_it() {
     let mut r = records_for("appeal");
-    r.decision = Some(decision(DecisionOutcome::Deny, WINDOW_DAYS + 1));
+    r.decision = Some(decision(DecisionOutcome::Deny, WINDOW_DAYS + 10));
     let (result, _) = run("denied", "appeal", r.clone());
     assert!(
         matches!(result, Err(Refusal::Conflict(ref m)) if m.contains("appeal window ended")),
@@ -383,7 +387,7 @@ fn an_appeal_decision_is_final_and_uphold_returns_to_the_prior_state() {
         Some(AppealResult::Revise)
     );
     let ev = Event::parse("appeal", &body_for("appeal"), now()).unwrap();
-    let mut ctx = Ctx::new("u-zhang", now(), Duration::days(WINDOW_DAYS), records);
+    let mut ctx = Ctx::new("u-zhang", now(), window(), records);
     assert!(matches!(
         machine::step("exonerated", &ev, &mut ctx),
         Err(Refusal::Conflict(_))
@@ -395,19 +399,9 @@ fn an_appeal_decision_is_final_and_uphold_returns_to_the_prior_state() {
         now(),
     )
     .unwrap();
-    let mut ctx = Ctx::new(
-        "u-zhou",
-        now(),
-        Duration::days(WINDOW_DAYS),
-        records_for("decide_appeal"),
-    );
+    let mut ctx = Ctx::new("u-zhou", now(), window(), records_for("decide_appeal"));
     assert_eq!(machine::step("appealed", &uphold, &mut ctx), Ok("denied"));
-    let mut ctx2 = Ctx::new(
-        "u-zhang",
-        now(),
-        Duration::days(WINDOW_DAYS),
-        ctx.records.clone(),
-    );
+    let mut ctx2 = Ctx::new("u-zhang", now(), window(), ctx.records.clone());
     assert!(
         matches!(machine::step("denied", &ev, &mut ctx2), Err(Refusal::Conflict(ref m)) if m.contains("already"))
     );
@@ -418,12 +412,7 @@ fn an_appeal_decision_is_final_and_uphold_returns_to_the_prior_state() {
         now(),
     )
     .unwrap();
-    let mut ctx = Ctx::new(
-        "u-zhou",
-        now(),
-        Duration::days(WINDOW_DAYS),
-        records_for("decide_appeal"),
-    );
+    let mut ctx = Ctx::new("u-zhou", now(), window(), records_for("decide_appeal"));
     assert_eq!(
         machine::step("appealed", &remand, &mut ctx),
         Ok("investigating")
@@ -468,7 +457,7 @@ fn rectification_goes_ordered_submitted_back_to_ordered_overdue_and_to_accountab
     ];
     for (event, body, to, rect) in steps {
         let ev = Event::parse(event, &body, now()).unwrap();
-        let mut ctx = Ctx::new("u-x", now(), Duration::days(WINDOW_DAYS), r);
+        let mut ctx = Ctx::new("u-x", now(), window(), r);
         assert_eq!(
             machine::step("exonerated", &ev, &mut ctx),
             Ok(to),
@@ -483,7 +472,7 @@ fn rectification_goes_ordered_submitted_back_to_ordered_overdue_and_to_accountab
     }
     // Not due yet: the timer is refused.
     let overdue = Event::parse("rectification_overdue", &json!({}), now()).unwrap();
-    let mut ctx = Ctx::new("system", now(), Duration::days(WINDOW_DAYS), r.clone());
+    let mut ctx = Ctx::new("system", now(), window(), r.clone());
     assert!(matches!(
         machine::step("exonerated", &overdue, &mut ctx),
         Err(Refusal::Conflict(_))
@@ -495,14 +484,14 @@ fn rectification_goes_ordered_submitted_back_to_ordered_overdue_and_to_accountab
         now(),
     )
     .unwrap();
-    let mut ctx = Ctx::new("u-sun", now(), Duration::days(WINDOW_DAYS), r.clone());
+    let mut ctx = Ctx::new("u-sun", now(), window(), r.clone());
     assert!(matches!(
         machine::step("exonerated", &refer, &mut ctx),
         Err(Refusal::Conflict(_))
     ));
     // Twenty-one days later it is overdue, flagged, and referable.
     let later = now() + Duration::days(21);
-    let mut ctx = Ctx::new("system", later, Duration::days(WINDOW_DAYS), r);
+    let mut ctx = Ctx::new("system", later, window(), r);
     assert_eq!(
         machine::step("exonerated", &overdue, &mut ctx),
         Ok("exonerated")
@@ -512,7 +501,7 @@ fn rectification_goes_ordered_submitted_back_to_ordered_overdue_and_to_accountab
         ctx.records.rectification.as_ref().unwrap().state,
         RectificationState::Overdue
     );
-    let mut ctx = Ctx::new("u-sun", later, Duration::days(WINDOW_DAYS), ctx.records);
+    let mut ctx = Ctx::new("u-sun", later, window(), ctx.records);
     assert_eq!(
         machine::step("exonerated", &refer, &mut ctx),
         Ok("accountability")
@@ -530,7 +519,7 @@ fn an_extension_must_move_the_due_date_later() {
     let mut ctx = Ctx::new(
         "u-chen",
         now(),
-        Duration::days(WINDOW_DAYS),
+        window(),
         records_for("extend_rectification"),
     );
     match machine::step("exonerated", &ev, &mut ctx) {
@@ -549,18 +538,13 @@ fn supplement_overdue_flags_and_supplement_clears() {
     assert_eq!(result, Ok("needs_supplement"));
     assert!(ctx.overdue);
     let again = Event::parse("supplement_overdue", &json!({}), now()).unwrap();
-    let mut ctx2 = Ctx::new(
-        "system",
-        now(),
-        Duration::days(WINDOW_DAYS),
-        ctx.records.clone(),
-    );
+    let mut ctx2 = Ctx::new("system", now(), window(), ctx.records.clone());
     assert!(matches!(
         machine::step("needs_supplement", &again, &mut ctx2),
         Err(Refusal::Conflict(_))
     ));
     let sup = Event::parse("supplement", &json!({"material": "补充"}), now()).unwrap();
-    let mut ctx3 = Ctx::new("u-zhang", now(), Duration::days(WINDOW_DAYS), ctx.records);
+    let mut ctx3 = Ctx::new("u-zhang", now(), window(), ctx.records);
     ctx3.overdue = true;
     assert_eq!(
         machine::step("needs_supplement", &sup, &mut ctx3),
@@ -622,4 +606,53 @@ fn payload_errors_name_the_field() {
             other => panic!("{event} {body}: {other:?}"),
         }
     }
+}
+
+fn real_calendar() -> std::sync::Arc<rongcuo::domain::calendar::Calendar> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows/calendar");
+    std::sync::Arc::new(rongcuo::domain::calendar::Calendar::load(&dir).unwrap())
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[test]
+fn a_working_day_appeal_window_skips_national_day() {
+    use rongcuo::domain::calendar::{DayCount, Period};
+    let window = Period::new(5, DayCount::Working, real_calendar());
+    let mut r = base_records();
+    r.decision = Some(Decision {
+        at: at("2026-09-28T10:00:00+08:00"),
+        ..decision(DecisionOutcome::Deny, 0)
+    });
+    // 29 Sep, 30 Sep, then 8, 9 and 10 Oct (a make-up Saturday): open until 11 Oct 00:00.
+    assert_eq!(
+        window.end(at("2026-09-28T10:00:00+08:00")),
+        at("2026-10-11T00:00:00+08:00")
+    );
+    assert!(machine::appeal_open(&r, at("2026-10-10T23:59:59+08:00"), &window).is_ok());
+    assert!(machine::appeal_open(&r, at("2026-10-11T00:00:00+08:00"), &window).is_err());
+    // A calendar-day window of 3 days from 28 Sep would end on 1 Oct: it runs to 8 Oct.
+    let calendar_days = Period::new(3, DayCount::Calendar, real_calendar());
+    assert_eq!(
+        calendar_days.end(at("2026-09-28T10:00:00+08:00")),
+        at("2026-10-09T00:00:00+08:00")
+    );
+}
+
+#[test]
+fn an_explicit_due_date_on_a_holiday_is_kept_exactly() {
+    let early = at("2026-09-01T09:00:00+08:00");
+    let body = json!({"items": "纪要", "due_at": "2026-10-03T10:00:00+08:00"});
+    let ev = Event::parse("request_supplement", &body, early).unwrap();
+    let mut ctx = Ctx::new("u-li", early, window(), base_records());
+    assert_eq!(
+        machine::step("filed", &ev, &mut ctx),
+        Ok("needs_supplement")
+    );
+    assert_eq!(
+        ctx.records.supplement.unwrap().due_at,
+        at("2026-10-03T10:00:00+08:00")
+    );
 }

@@ -15,18 +15,16 @@ fn workflows() -> PathBuf {
 fn load_with(file: &str, edit: impl Fn(String) -> String) -> Result<Notifier, String> {
     let dir = tempfile::tempdir().unwrap();
     let src = workflows();
-    std::fs::create_dir_all(dir.path().join("templates")).unwrap();
     for entry in std::fs::read_dir(&src).unwrap().flatten() {
         if entry.path().is_file() {
             std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
         }
     }
-    for entry in std::fs::read_dir(src.join("templates")).unwrap().flatten() {
-        std::fs::copy(
-            entry.path(),
-            dir.path().join("templates").join(entry.file_name()),
-        )
-        .unwrap();
+    for sub in ["templates", "calendar"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(src.join(sub)).unwrap().flatten() {
+            std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
+        }
     }
     let path = dir.path().join(file);
     std::fs::write(&path, edit(std::fs::read_to_string(&path).unwrap())).unwrap();

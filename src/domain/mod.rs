@@ -1,5 +1,6 @@
 //! The domain: workflows, their machines and records. Knows nothing of actix or diesel.
 
+pub mod calendar;
 pub mod clarification;
 pub mod common;
 pub mod describe;

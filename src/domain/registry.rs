@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::calendar::Calendar;
 use super::clarification::Clarification;
 use super::exoneration::Exoneration;
 use super::workflow::Workflow;
@@ -20,7 +21,8 @@ impl Registry {
         appeal_window_days: i64,
         sealer: Arc<Sealer>,
     ) -> Result<Registry, String> {
-        let exoneration = Exoneration::load(dir, appeal_window_days)?;
+        let calendar = Arc::new(Calendar::load(&dir.join("calendar"))?);
+        let exoneration = Exoneration::load(dir, appeal_window_days, calendar)?;
         let clarification = Clarification::new(sealer);
         Ok(Registry {
             workflows: vec![Arc::new(exoneration), Arc::new(clarification)],

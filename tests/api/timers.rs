@@ -143,7 +143,7 @@ async fn deadlines_fire_through_the_transition_path_as_the_system(backend: Backe
         [rem("inquiry_overdue"), ev("inquiry_overdue")]
     );
 
-    app.clock().advance(Duration::days(40));
+    app.clock().advance(Duration::days(45));
     eventually(30, "every timer fired", async || {
         let mut all = Vec::new();
         for id in [&a, &b, &c, &d] {

@@ -2,7 +2,7 @@
 //! the context; nothing here sends mail or touches the database. A restored machine
 //! re-runs no side effects because there are none.
 
-use chrono::{DateTime, Duration, Months, Utc};
+use chrono::{DateTime, Months, Utc};
 use statig::prelude::*;
 
 use super::events::{Event, RectificationOrder};
@@ -11,13 +11,14 @@ use super::records::{
     Rectification, RectificationState, Supplement, Verification,
 };
 use crate::domain::Refusal;
+use crate::domain::calendar::Period;
 
 /// What one event sees and changes.
 #[derive(Debug)]
 pub struct Ctx {
     pub actor_id: String,
     pub now: DateTime<Utc>,
-    pub appeal_window: Duration,
+    pub appeal_window: Period,
     pub records: Records,
     pub investigator_id: Option<String>,
     pub decider_id: Option<String>,
@@ -27,12 +28,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(
-        actor_id: &str,
-        now: DateTime<Utc>,
-        appeal_window: Duration,
-        records: Records,
-    ) -> Ctx {
+    pub fn new(actor_id: &str, now: DateTime<Utc>, appeal_window: Period, records: Records) -> Ctx {
         Ctx {
             actor_id: actor_id.to_string(),
             now,
@@ -75,7 +71,7 @@ impl Ctx {
         event: &Event,
         f: impl FnOnce(&mut Ctx) -> Outcome<State>,
     ) -> Outcome<State> {
-        match precondition(event.name(), &self.records, self.now, self.appeal_window) {
+        match precondition(event.name(), &self.records, self.now, &self.appeal_window) {
             Ok(()) => f(self),
             Err(r) => self.refuse(r),
         }
@@ -143,7 +139,7 @@ fn outcome_state(outcome: DecisionOutcome) -> State {
 }
 
 /// Whether the subject may still appeal the current decision.
-pub fn appeal_open(records: &Records, now: DateTime<Utc>, window: Duration) -> Result<(), String> {
+pub fn appeal_open(records: &Records, now: DateTime<Utc>, window: &Period) -> Result<(), String> {
     let Some(decision) = &records.decision else {
         return Err("there is no decision to appeal".into());
     };
@@ -153,8 +149,8 @@ pub fn appeal_open(records: &Records, now: DateTime<Utc>, window: Duration) -> R
     if records.appeal.as_ref().is_some_and(|a| a.at >= decision.at) {
         return Err("this decision has already been appealed".into());
     }
-    let ends = decision.at + window;
-    if now > ends {
+    let ends = window.end(decision.at);
+    if now >= ends {
         return Err(format!("the appeal window ended at {}", ends.to_rfc3339()));
     }
     Ok(())
@@ -166,7 +162,7 @@ pub fn precondition(
     event: &str,
     records: &Records,
     now: DateTime<Utc>,
-    window: Duration,
+    window: &Period,
 ) -> Result<(), Refusal> {
     let rect = records.rectification.as_ref();
     let rect_state = rect.map(|r| r.state);
@@ -214,7 +210,7 @@ pub fn precondition(
                 records
                     .decision
                     .as_ref()
-                    .map(|d| (d.at + window).to_rfc3339())
+                    .map(|d| window.end(d.at).to_rfc3339())
                     .unwrap_or_default()
             )),
             Err(_) => Ok(()),

@@ -5,6 +5,7 @@ pub mod machine;
 pub mod records;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use serde_json::{Value, json};
 use self::events::{Event, Text};
 use self::machine::Ctx;
 use self::records::{Circumstance, Incident, Records, RedLine};
+use super::calendar::{Calendar, DayCount, Period};
 use super::workflow::{
     Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerKind, TimerSpec,
     Workflow, WorkflowDef, authorize_filing, check_investigator, parse_payload,
@@ -197,6 +199,13 @@ struct DataFile {
 #[serde(deny_unknown_fields)]
 struct Deadlines {
     appeal_window_days: i64,
+    /// `calendar` (a period ending on a day off runs to the next working day) or `working`.
+    #[serde(default = "calendar_days")]
+    appeal_window_counts: DayCount,
+}
+
+fn calendar_days() -> DayCount {
+    DayCount::Calendar
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -224,7 +233,7 @@ fn d_at(r: &Records) -> DateTime<Utc> {
 #[derive(Clone, Debug)]
 pub struct Exoneration {
     catalogue: Catalogue,
-    appeal_window: Duration,
+    appeal_window: Period,
 }
 
 #[derive(Deserialize)]
@@ -249,16 +258,24 @@ struct FilingBody {
 const MAX_TITLE: usize = 200;
 
 impl Exoneration {
-    pub fn load(dir: &Path, appeal_window_days_override: i64) -> Result<Exoneration, String> {
+    pub fn load(
+        dir: &Path,
+        appeal_window_days_override: i64,
+        calendar: Arc<Calendar>,
+    ) -> Result<Exoneration, String> {
         let path = dir.join("exoneration.toml");
         let text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Exoneration::from_toml(&text, appeal_window_days_override)
+        Exoneration::from_toml(&text, appeal_window_days_override, calendar)
             .map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// Parses the data file; a positive `appeal_window_days_override` replaces its window.
-    pub fn from_toml(text: &str, appeal_window_days_override: i64) -> Result<Exoneration, String> {
+    pub fn from_toml(
+        text: &str,
+        appeal_window_days_override: i64,
+        calendar: Arc<Calendar>,
+    ) -> Result<Exoneration, String> {
         let data: DataFile = toml::from_str(text).map_err(|e| e.to_string())?;
         let mut seen = std::collections::HashSet::new();
         for entry in &data.catalogue.circumstances {
@@ -277,14 +294,15 @@ impl Exoneration {
         if days <= 0 {
             return Err("deadlines.appeal_window_days must be positive".into());
         }
+        let window = Period::new(days as u32, data.deadlines.appeal_window_counts, calendar);
         Ok(Exoneration {
             catalogue: data.catalogue,
-            appeal_window: Duration::days(days),
+            appeal_window: window,
         })
     }
 
-    pub fn appeal_window(&self) -> Duration {
-        self.appeal_window
+    pub fn appeal_window(&self) -> &Period {
+        &self.appeal_window
     }
 
     fn records(case: &Case) -> Result<Records, Refusal> {
@@ -307,7 +325,8 @@ impl Workflow for Exoneration {
             "outcomes": ["exonerate", "mitigate", "deny"],
             "appeal_results": ["uphold", "revise", "remand"],
             "element_findings": ["favourable", "unfavourable", "neutral"],
-            "appeal_window_days": self.appeal_window.num_days(),
+            "appeal_window_days": self.appeal_window.days,
+            "appeal_window_counts": self.appeal_window.count,
         })
     }
 
@@ -449,13 +468,12 @@ impl Workflow for Exoneration {
             }
             "denied" => {
                 if let (Ok(()), Some(d)) = (
-                    machine::appeal_open(&r, d_at(&r), self.appeal_window),
+                    machine::appeal_open(&r, d_at(&r), &self.appeal_window),
                     &r.decision,
                 ) {
-                    // The window includes its last instant; the case closes just after it.
                     out.push(TimerSpec::event(
                         "appeal_window_expired",
-                        d.at + self.appeal_window + Duration::seconds(1),
+                        self.appeal_window.end(d.at),
                     ));
                 }
             }
@@ -492,20 +510,29 @@ impl Workflow for Exoneration {
                 });
                 match rect {
                     Some(x) => Some(("整改期限", "rectification due", x.due_at)),
-                    None => machine::appeal_open(&r, case.updated_at, self.appeal_window)
+                    None => machine::appeal_open(&r, case.updated_at, &self.appeal_window)
                         .ok()
                         .and_then(|_| {
                             r.decision.map(|d| {
-                                ("申诉期限", "appeal window ends", d.at + self.appeal_window)
+                                (
+                                    "申诉期限",
+                                    "appeal window ends",
+                                    self.appeal_window.end(d.at),
+                                )
                             })
                         }),
                 }
             }
-            "denied" => machine::appeal_open(&r, case.updated_at, self.appeal_window)
+            "denied" => machine::appeal_open(&r, case.updated_at, &self.appeal_window)
                 .ok()
                 .and_then(|_| {
-                    r.decision
-                        .map(|d| ("申诉期限", "appeal window ends", d.at + self.appeal_window))
+                    r.decision.map(|d| {
+                        (
+                            "申诉期限",
+                            "appeal window ends",
+                            self.appeal_window.end(d.at),
+                        )
+                    })
                 }),
             _ => None,
         }
@@ -530,7 +557,7 @@ impl Workflow for Exoneration {
 
     fn precondition(&self, event: &str, case: &Case, now: DateTime<Utc>) -> Result<(), Refusal> {
         let records = Self::records(case)?;
-        machine::precondition(event, &records, now, self.appeal_window)
+        machine::precondition(event, &records, now, &self.appeal_window)
     }
 
     fn apply(
@@ -547,7 +574,7 @@ impl Workflow for Exoneration {
             check_investigator(lookup, &p.investigator_id.0, &case.subject.org)?;
         }
         let records = Self::records(case)?;
-        let mut ctx = Ctx::new(&actor.id, now, self.appeal_window, records);
+        let mut ctx = Ctx::new(&actor.id, now, self.appeal_window.clone(), records);
         ctx.investigator_id = case.investigator_id.clone();
         ctx.decider_id = case.decider_id.clone();
         ctx.overdue = case.overdue;
