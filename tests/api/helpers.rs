@@ -520,3 +520,26 @@ macro_rules! both_backends {
         )*
     };
 }
+
+/// Like [`both_backends!`] for tests that build their own app: the function takes the
+/// backend; the PostgreSQL variant runs when `RONGCUO_TEST_POSTGRES_URL` is set.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use $crate::helpers::{Backend, pg_admin_url};
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(Backend::Sqlite).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if pg_admin_url().is_some() {
+                        super::$name(Backend::Postgres).await;
+                    }
+                }
+            }
+        )*
+    };
+}

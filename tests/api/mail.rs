@@ -14,27 +14,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::smtp::{SmtpSink, eventually, free_port};
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                use crate::helpers::{Backend, pg_admin_url};
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name(Backend::Sqlite).await;
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if pg_admin_url().is_some() {
-                        super::$name(Backend::Postgres).await;
-                    }
-                }
-            }
-        )*
-    };
-}
-
-on_both!(
+crate::on_both_backends!(
     each_transition_mails_the_people_it_concerns,
     smtp_down_then_up_delivers_every_mail_exactly_once,
     a_permanent_rejection_ends_dead_and_an_admin_can_retry_it,

@@ -13,27 +13,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::smtp::eventually;
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                use crate::helpers::{Backend, pg_admin_url};
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name(Backend::Sqlite).await;
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if pg_admin_url().is_some() {
-                        super::$name(Backend::Postgres).await;
-                    }
-                }
-            }
-        )*
-    };
-}
-
-on_both!(
+crate::on_both_backends!(
     deadlines_fire_through_the_transition_path_as_the_system,
     a_met_deadline_cancels_its_timer_and_a_stale_one_is_dropped,
     the_end_of_an_influence_period_is_announced_to_subject_and_unit,

@@ -387,30 +387,17 @@ impl Workflow for Exoneration {
         if !errors.is_empty() {
             return Err(Refusal::Invalid(errors));
         }
-        let records = Records {
-            incident: Incident {
+        let records = Records::filed(
+            Incident {
                 title: b.incident.title.0.clone(),
                 description: b.incident.description.0.clone(),
                 occurred_on: b.incident.occurred_on,
             },
-            circumstances: cited,
-            remedial_actions: b.remedial_actions.0.clone(),
-            accountability_ref: b.accountability_ref.map(Text::into_string),
-            ex_officio: role == Role::Investigator,
-            supplement: None,
-            rejection: None,
-            findings: None,
-            returns: Vec::new(),
-            decision: None,
-            previous_decisions: Vec::new(),
-            rectification: None,
-            appeal: None,
-            previous_appeals: Vec::new(),
-            withdrawal: None,
-            closure: None,
-            accountability: None,
-            linked_case_id: None,
-        };
+            cited,
+            b.remedial_actions.0.clone(),
+            b.accountability_ref.map(Text::into_string),
+            role == Role::Investigator,
+        );
         let records_json =
             serde_json::to_value(&records).map_err(|e| Refusal::Unavailable(e.to_string()))?;
         let subject = b.subject.into_subject();
@@ -599,8 +586,8 @@ impl Workflow for Exoneration {
         now: DateTime<Utc>,
         id: String,
     ) -> Result<Filing, Refusal> {
-        let records = Records {
-            incident: Incident {
+        let mut records = Records::filed(
+            Incident {
                 title: source.title.clone(),
                 description: format!(
                     "依职权同步考虑容错情形：信访举报案件 {} 经调查属实。",
@@ -608,24 +595,12 @@ impl Workflow for Exoneration {
                 ),
                 occurred_on: source.created_at.date_naive(),
             },
-            circumstances: Vec::new(),
-            remedial_actions: "（待补充）".into(),
-            accountability_ref: Some(source.id.clone()),
-            ex_officio: true,
-            supplement: None,
-            rejection: None,
-            findings: None,
-            returns: Vec::new(),
-            decision: None,
-            previous_decisions: Vec::new(),
-            rectification: None,
-            appeal: None,
-            previous_appeals: Vec::new(),
-            withdrawal: None,
-            closure: None,
-            accountability: None,
-            linked_case_id: Some(source.id.clone()),
-        };
+            Vec::new(),
+            "（待补充）".into(),
+            Some(source.id.clone()),
+            true,
+        );
+        records.linked_case_id = Some(source.id.clone());
         let payload = json!({
             "subject": source.subject,
             "incident": records.incident,

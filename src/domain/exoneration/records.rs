@@ -275,3 +275,35 @@ pub struct Records {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linked_case_id: Option<String>,
 }
+
+impl Records {
+    /// The records of a case just filed: nothing has happened to it yet.
+    pub fn filed(
+        incident: Incident,
+        circumstances: Vec<Circumstance>,
+        remedial_actions: String,
+        accountability_ref: Option<String>,
+        ex_officio: bool,
+    ) -> Records {
+        Records {
+            incident,
+            circumstances,
+            remedial_actions,
+            accountability_ref,
+            ex_officio,
+            supplement: None,
+            rejection: None,
+            findings: None,
+            returns: Vec::new(),
+            decision: None,
+            previous_decisions: Vec::new(),
+            rectification: None,
+            appeal: None,
+            previous_appeals: Vec::new(),
+            withdrawal: None,
+            closure: None,
+            accountability: None,
+            linked_case_id: None,
+        }
+    }
+}
