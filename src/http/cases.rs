@@ -207,6 +207,45 @@ pub async fn list_cases(
     let filter = list_filter(&req, wf.0, def.states)?;
     let (items, last) = state.engine.list_cases(filter, caller.0).await?;
     let next = last.map(|(at, id)| encode_cursor(at, &id));
+    if super::ledger::wants_csv(&req) {
+        // The same page, as a spreadsheet; `Link` carries the next page's cursor.
+        let headers = [
+            "id",
+            "number",
+            "state",
+            "subject_id",
+            "subject_name",
+            "subject_org",
+            "subject_position",
+            "title",
+            "overdue",
+            "created_at",
+            "updated_at",
+        ];
+        let rows = items.iter().map(|i| {
+            vec![
+                i["id"].clone(),
+                i["number"].clone(),
+                i["state"].clone(),
+                i["subject"]["id"].clone(),
+                i["subject"]["name"].clone(),
+                i["subject"]["org"].clone(),
+                i["subject"]["position"].clone(),
+                i["title"].clone(),
+                i["overdue"].clone(),
+                i["created_at"].clone(),
+                i["updated_at"].clone(),
+            ]
+        });
+        let mut resp =
+            super::ledger::csv_response(super::ledger::csv(&headers, rows), &format!("{}s", wf.0));
+        if let Some(c) = &next
+            && let Ok(v) = header::HeaderValue::from_str(&format!("<?cursor={c}>; rel=\"next\""))
+        {
+            resp.headers_mut().insert(header::LINK, v);
+        }
+        return Ok(resp);
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "items": items, "next_cursor": next })))

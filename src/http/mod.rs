@@ -5,6 +5,7 @@ pub mod cases;
 pub mod directory;
 pub mod extract;
 pub mod health;
+pub mod ledger;
 pub mod outbox;
 pub mod problem;
 pub mod routes;

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError, web};
 
 use super::cases::{self, WorkflowName};
-use super::{directory, health, outbox, workflows};
+use super::{directory, health, ledger, outbox, workflows};
 use crate::error::{AppError, ErrorKind};
 
 fn method_not_allowed(allow: &'static str) -> actix_web::Route {
@@ -51,6 +51,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/api/v1/workflows/{name}/diagram")
             .route(web::get().to(workflows::get_diagram))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/api/v1/ledger")
+            .route(web::get().to(ledger::get_ledger))
             .default_service(method_not_allowed("GET")),
     )
     .service(

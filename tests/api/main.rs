@@ -9,6 +9,7 @@ mod concurrency;
 mod happy_path;
 mod idempotency;
 mod keys;
+mod ledger;
 mod mail;
 mod migrations;
 mod refusals;

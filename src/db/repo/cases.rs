@@ -66,7 +66,7 @@ pub struct ListFilter {
 
 type BoxedCond = Box<dyn BoxableExpression<cases::table, DbBackend, SqlType = Bool>>;
 
-fn in_subtree(org: &str) -> BoxedCond {
+fn in_subtree_cond(org: &str) -> BoxedCond {
     Box::new(
         cases::subject_org.eq(org.to_string()).or(cases::subject_org
             .like(format!("{}/%", like_escape(org)))
@@ -82,7 +82,7 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter) -> QueryResult<Vec<CaseRow>
             .or(cases::applicant_id.eq(f.visibility.person_id.clone())),
     );
     for org in &f.visibility.org_subtrees {
-        visible = Box::new(visible.or(in_subtree(org)));
+        visible = Box::new(visible.or(in_subtree_cond(org)));
     }
     let mut q = cases::table
         .filter(cases::workflow.eq(f.workflow.clone()))
@@ -92,7 +92,7 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter) -> QueryResult<Vec<CaseRow>
         q = q.filter(cases::state.eq(state.clone()));
     }
     if let Some(org) = &f.org {
-        q = q.filter(in_subtree(org));
+        q = q.filter(in_subtree_cond(org));
     }
     if let Some(subject) = &f.subject {
         q = q.filter(cases::subject_id.eq(subject.clone()));
@@ -125,5 +125,14 @@ pub fn all_ids(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, i64)
     cases::table
         .select((cases::id, cases::state, cases::version))
         .order((cases::created_at.asc(), cases::id.asc()))
+        .load(conn)
+}
+
+/// Every case of `workflow` about a cadre of `org` or below (the ledger), by subject.
+pub fn in_subtree(conn: &mut DbConnection, workflow: &str, org: &str) -> QueryResult<Vec<CaseRow>> {
+    cases::table
+        .filter(cases::workflow.eq(workflow.to_string()))
+        .filter(in_subtree_cond(org))
+        .order((cases::subject_id.asc(), cases::created_at.asc()))
         .load(conn)
 }

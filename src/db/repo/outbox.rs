@@ -148,3 +148,18 @@ pub fn list_by_state(
         .limit(limit)
         .load(conn)
 }
+
+/// Mail not yet delivered (pending or being sent), the oldest such row's creation time,
+/// and the dead rows: the backlog operators watch.
+pub fn backlog(conn: &mut DbConnection) -> QueryResult<(i64, Option<chrono::NaiveDateTime>, i64)> {
+    use diesel::dsl::{count_star, min};
+    let waiting = outbox::table.filter(outbox::state.eq_any(["pending", "sending"]));
+    let n: i64 = waiting.clone().select(count_star()).first(conn)?;
+    let oldest: Option<chrono::NaiveDateTime> =
+        waiting.select(min(outbox::created_at)).first(conn)?;
+    let dead: i64 = outbox::table
+        .filter(outbox::state.eq("dead"))
+        .select(count_star())
+        .first(conn)?;
+    Ok((n, oldest, dead))
+}

@@ -1,0 +1,147 @@
+//! The ledger (台账), CSV exports, and readiness with the mail backlog.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+both_backends!(
+    the_ledger_lists_outcomes_influence_periods_and_open_rectifications,
+    readiness_reports_the_mail_backlog
+);
+
+async fn get(app: &TestApp, path: &str, who: &Person, accept: &str) -> reqwest::Response {
+    app.request(
+        reqwest::Method::GET,
+        path,
+        Some(&app.token(who)),
+        None,
+        &[("Accept", accept)],
+    )
+    .await
+}
+
+async fn the_ledger_lists_outcomes_influence_periods_and_open_rectifications(app: TestApp) {
+    let zhang = case_in_deliberation(&app, &[]).await;
+    app.act(&zhang, &SUN, json!({"event": "decide", "outcome": "mitigate", "explanation": "从轻处理", "influence_period_months": 6,
+        "rectification": {"requirements": "整改", "due_at": due_in_days(20)}}))
+        .await;
+    let mut other = filing();
+    other["subject"] = json!({"id": QIAN.id, "name": QIAN.name, "email": QIAN.email(), "org": "anhui/hefei/finance", "position": "干部"});
+    let qian = app.file(&QIAN, &other).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.act(
+        &qian,
+        &LI,
+        json!({"event": "reject_intake", "reason": "重复申请"}),
+    )
+    .await;
+
+    let v: Value = get(&app, "/api/v1/ledger", &LI, "application/json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{v}");
+    let z = items
+        .iter()
+        .find(|i| i["subject"]["id"] == ZHANG.id)
+        .unwrap();
+    assert_eq!(z["open_rectifications"], 1);
+    assert_eq!(z["cases"][0]["outcome"], "mitigate");
+    assert_eq!(z["cases"][0]["influence_active"], true);
+    let until =
+        chrono::NaiveDate::parse_from_str(z["influence_until"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap();
+    assert!(until > chrono::Utc::now().date_naive() + chrono::Duration::days(170));
+    let q = items
+        .iter()
+        .find(|i| i["subject"]["id"] == QIAN.id)
+        .unwrap();
+    assert!(q["influence_until"].is_null() && q["cases"][0]["outcome"].is_null());
+
+    // Staff of the jurisdiction only.
+    assert_eq!(
+        get(&app, "/api/v1/ledger", &ZHANG, "application/json")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&app, "/api/v1/ledger?org=fujian", &LI, "application/json")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&app, "/api/v1/ledger?org=Bad", &LI, "application/json")
+            .await
+            .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let v: Value = get(&app, "/api/v1/ledger", &WU, "application/json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["items"].as_array().unwrap().len(),
+        0,
+        "another province sees none of it"
+    );
+
+    // As CSV, with a BOM for spreadsheet software.
+    let r = get(&app, "/api/v1/ledger", &LI, "text/csv").await;
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], &[0xEF, 0xBB, 0xBF]);
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("干部编号 cadre id,姓名 name"));
+    assert!(
+        text.contains("张三") && text.contains("mitigate") && text.contains("是 yes"),
+        "{text}"
+    );
+
+    // Any list as CSV too.
+    let r = get(&app, "/api/v1/exonerations?limit=1", &LI, "text/csv").await;
+    assert!(
+        r.headers()["link"]
+            .to_str()
+            .unwrap()
+            .contains("rel=\"next\"")
+    );
+    let text = r.text().await.unwrap();
+    assert!(text.starts_with('\u{feff}'));
+    assert_eq!(text.lines().count(), 2);
+}
+
+async fn readiness_reports_the_mail_backlog(app: TestApp) {
+    let v: Value = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["migrations_pending"].as_i64()),
+        (Some("ready"), Some(0))
+    );
+    assert!(
+        v["outbox"]["waiting"].is_i64() && v["outbox"]["dead"] == 0,
+        "{v}"
+    );
+}
