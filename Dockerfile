@@ -11,7 +11,8 @@ COPY migrations migrations
 COPY config config
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 
-# Runtime: slim, non-root, with the configuration and the workflow data.
+# Runtime: slim, non-root, with the configuration and the workflow data (catalogues,
+# notification rules, mail templates, the holiday calendar).
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
@@ -20,10 +21,10 @@ WORKDIR /app
 COPY --from=build /src/target/release/rongcuo /usr/local/bin/rongcuo
 COPY config config
 COPY workflows workflows
-RUN mkdir -p data && chown rongcuo data
-USER rongcuo
+RUN mkdir -p data && chown 10001 data
+USER 10001
 ENV RONGCUO_LISTEN=0.0.0.0:8080
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["curl", "-fsS", "http://127.0.0.1:8080/readyz"]
 ENTRYPOINT ["rongcuo"]
 CMD ["serve"]
