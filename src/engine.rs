@@ -29,6 +29,8 @@ pub struct Reply {
     pub body: Value,
     pub location: Option<String>,
     pub version: Option<i64>,
+    /// True when this is a stored answer replayed for an idempotency key.
+    pub replayed: bool,
 }
 
 /// The resource path segment of a workflow.
@@ -178,6 +180,7 @@ fn replay(
         body,
         location: row.location,
         version,
+        replayed: true,
     }))
 }
 
@@ -392,11 +395,17 @@ impl Engine {
                 body: view::case_json(wf, &case, &actor, &available),
                 location: Some(format!("/api/v1/{}/{}", collection(name), case.id)),
                 version: Some(case.version),
+                replayed: false,
             };
             remember(&engine.sealer, conn, &actor, &idem, &reply, now)?;
             Ok(reply)
         })
         .await
+        .inspect(|r| {
+            if !r.replayed {
+                crate::metrics::transition(name, "create");
+            }
+        })
     }
 
     /// Applies one event to a case.
@@ -487,12 +496,18 @@ impl Engine {
                 body: view::case_json(wf, &next, &actor, &available),
                 location: None,
                 version: Some(next.version),
+                replayed: false,
             };
             remember(&engine.sealer, conn, &actor, &idem, &reply, now)?;
             tracing::info!(case.id = %next.id, event, from = %case.state, to = %next.state, actor = %actor.id, "transition applied");
             Ok(reply)
         })
         .await
+        .inspect(|r| {
+            if !r.replayed {
+                crate::metrics::transition(name, event);
+            }
+        })
     }
 
     /// One case as the caller may see it.
@@ -514,6 +529,7 @@ impl Engine {
                     body: view::case_json(wf, &case, &actor, &available),
                     location: None,
                     version: Some(case.version),
+                    replayed: false,
                 })
             })
             .await

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod notify;
 pub mod seal;
 pub mod settings;

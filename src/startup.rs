@@ -123,6 +123,7 @@ impl Application {
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::http::health::track))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
                 .configure(routes::configure)

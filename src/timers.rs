@@ -46,17 +46,20 @@ impl Scheduler {
             match self.fire(&timer).await {
                 Ok(outcome) => {
                     self.finish(&timer, "fired", &outcome).await?;
+                    crate::metrics::timer(&timer.kind, "fired");
                     pass.fired += 1;
                 }
                 Err(e) if is_refusal(&e) => {
                     let why = format!("{}: {}", e.kind.code(), e.detail);
                     tracing::info!(timer.id = %timer.id, case.id = %timer.case_id, event = %timer.name, reason = %why, "timer dropped");
                     self.finish(&timer, "dropped", &why).await?;
+                    crate::metrics::timer(&timer.kind, "dropped");
                     pass.dropped += 1;
                 }
                 Err(e) => {
                     // Left `firing`: when the lease runs out, a later pass tries again.
                     tracing::warn!(timer.id = %timer.id, error = %e, cause = e.cause.as_deref().unwrap_or(""), "timer failed");
+                    crate::metrics::timer(&timer.kind, "failed");
                     pass.failed += 1;
                 }
             }

@@ -46,3 +46,45 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
     }
 }
+
+/// `GET /metrics`: Prometheus text format; mail gauges are read from the database now.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if let (Some(m), Ok((waiting, oldest, dead))) = (
+        crate::metrics::get(),
+        state
+            .engine
+            .db
+            .read(|c| Ok::<_, DbError>(repo::outbox::backlog(c)?))
+            .await,
+    ) {
+        let now = state.engine.clock.now().naive_utc();
+        m.mail_waiting.set(waiting);
+        m.mail_oldest_age
+            .set(oldest.map(|t| (now - t).num_seconds().max(0)).unwrap_or(0));
+        m.mail_dead.set(dead);
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::metrics::render())
+}
+
+/// Middleware: counts requests by route pattern, method and status, and times them.
+pub async fn track(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let start = std::time::Instant::now();
+    let method = req.method().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let res = next.call(req).await?;
+    if let Some(m) = crate::metrics::get() {
+        let status = res.status().as_u16().to_string();
+        m.requests
+            .with_label_values(&[&route, &method, &status])
+            .inc();
+        m.latency
+            .with_label_values(&[&route, &method])
+            .observe(start.elapsed().as_secs_f64());
+    }
+    Ok(res)
+}

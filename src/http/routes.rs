@@ -34,6 +34,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(method_not_allowed("GET")),
     )
     .service(
+        web::resource("/metrics")
+            .route(web::get().to(health::metrics))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
         web::resource("/readyz")
             .route(web::get().to(health::readyz))
             .default_service(method_not_allowed("GET")),

@@ -102,6 +102,7 @@ impl Worker {
                         .write(move |c| Ok::<_, DbError>(repo::outbox::mark_sent(c, &id, at)?))
                         .await?;
                     tracing::info!(outbox.id = %row.id, case.id = %row.case_id, relation = %row.relation, "mail sent");
+                    crate::metrics::mail("sent");
                     pass.sent += 1;
                 }
                 Err(SendError { permanent, message }) => {
@@ -116,9 +117,11 @@ impl Worker {
                         .await?;
                     if give_up {
                         tracing::error!(outbox.id = %row.id, attempts = row.attempts, permanent, error = %message, "mail dead");
+                        crate::metrics::mail("dead");
                         pass.dead += 1;
                     } else {
                         tracing::warn!(outbox.id = %row.id, attempts = row.attempts, error = %message, "mail failed, will retry");
+                        crate::metrics::mail("failed");
                         pass.retried += 1;
                     }
                 }

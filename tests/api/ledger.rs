@@ -8,8 +8,75 @@ use crate::helpers::*;
 
 both_backends!(
     the_ledger_lists_outcomes_influence_periods_and_open_rectifications,
-    readiness_reports_the_mail_backlog
+    readiness_reports_the_mail_backlog,
+    metrics_count_requests_transitions_and_mail,
 );
+
+/// The value of the first sample of `metric` whose labels include all of `labels`.
+fn sample(text: &str, metric: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(metric) && !l.starts_with('#'))
+        .find(|l| labels.iter().all(|x| l.contains(x)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn metrics_count_requests_transitions_and_mail(app: TestApp) {
+    let id = app.file(&ZHANG, &filing()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.act(&id, &ZHANG, json!({"event": "withdraw", "reason": "撤回"}))
+        .await;
+    let r = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    let created = sample(
+        &text,
+        "rongcuo_http_requests_total",
+        &[
+            "route=\"/api/v1/exonerations\"",
+            "method=\"POST\"",
+            "status=\"201\"",
+        ],
+    );
+    assert!(created.is_some_and(|n| n >= 1.0), "{text}");
+    let by_pattern = sample(
+        &text,
+        "rongcuo_http_requests_total",
+        &["route=\"/api/v1/exonerations/{id}/transitions\""],
+    );
+    assert!(
+        by_pattern.is_some_and(|n| n >= 1.0),
+        "routes are counted by pattern, not by id"
+    );
+    let withdrawn = sample(
+        &text,
+        "rongcuo_transitions_total",
+        &["event=\"withdraw\"", "workflow=\"exoneration\""],
+    );
+    assert!(withdrawn.is_some_and(|n| n >= 1.0));
+    assert!(
+        sample(
+            &text,
+            "rongcuo_http_request_duration_seconds_count",
+            &["route=\"/api/v1/exonerations\""]
+        )
+        .is_some()
+    );
+    assert!(sample(&text, "rongcuo_mail_waiting", &[]).is_some());
+    assert!(!text.contains(&id), "no case ids in labels");
+}
 
 async fn get(app: &TestApp, path: &str, who: &Person, accept: &str) -> reqwest::Response {
     app.request(
