@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod outbox;
 pub mod problem;
 pub mod routes;
+pub mod statistics;
 pub mod workflows;
 
 use std::sync::Arc;

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError, web};
 
 use super::cases::{self, WorkflowName};
-use super::{directory, health, ledger, outbox, workflows};
+use super::{directory, health, ledger, outbox, statistics, workflows};
 use crate::error::{AppError, ErrorKind};
 
 fn method_not_allowed(allow: &'static str) -> actix_web::Route {
@@ -56,6 +56,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/api/v1/workflows/{name}/diagram")
             .route(web::get().to(workflows::get_diagram))
+            .default_service(method_not_allowed("GET")),
+    )
+    .service(
+        web::resource("/api/v1/statistics")
+            .route(web::get().to(statistics::get_statistics))
             .default_service(method_not_allowed("GET")),
     )
     .service(

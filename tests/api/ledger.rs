@@ -10,7 +10,99 @@ both_backends!(
     the_ledger_lists_outcomes_influence_periods_and_open_rectifications,
     readiness_reports_the_mail_backlog,
     metrics_count_requests_transitions_and_mail,
+    statistics_count_states_outcomes_and_time_per_stage,
 );
+
+async fn statistics_count_states_outcomes_and_time_per_stage(app: TestApp) {
+    use chrono::Duration;
+    app.introduce(&[&CHEN, &SUN]).await;
+    let a = app.file(&ZHANG, &filing()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.clock().advance(Duration::hours(2));
+    app.act(
+        &a,
+        &LI,
+        json!({"event": "accept", "investigator_id": CHEN.id}),
+    )
+    .await;
+    app.clock().advance(Duration::hours(24));
+    app.act(&a, &CHEN, findings("exonerate", &[])).await;
+    app.clock().advance(Duration::hours(48));
+    app.act(
+        &a,
+        &SUN,
+        json!({"event": "decide", "outcome": "exonerate", "explanation": "免责",
+        "rectification": {"requirements": "整改", "due_at": due_in_days(30)}}),
+    )
+    .await;
+    let b = app.file(&WANG, &filing()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.clock().advance(Duration::hours(1));
+    app.act(&b, &WANG, json!({"event": "withdraw", "reason": "撤回"}))
+        .await;
+
+    let v: Value = get(&app, "/api/v1/statistics", &LI, "application/json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let exo = &v["workflows"]["exoneration"];
+    assert_eq!(exo["cases"], 2, "{v}");
+    assert_eq!(exo["by_state"], json!({"exonerated": 1, "withdrawn": 1}));
+    assert_eq!(exo["by_outcome"], json!({"exonerate": 1}));
+    assert_eq!(exo["overdue"], 0);
+    let stages = &exo["stage_durations"];
+    assert_eq!(
+        stages["filed"],
+        json!({"count": 2, "median_hours": 1.0, "p90_hours": 2.0})
+    );
+    assert_eq!(stages["investigating"]["median_hours"], 24.0);
+    assert_eq!(stages["deliberating"]["median_hours"], 48.0);
+    assert_eq!(v["workflows"]["clarification"]["cases"], 0);
+
+    let v: Value = get(
+        &app,
+        "/api/v1/statistics?to=2020-01-01",
+        &LI,
+        "application/json",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(v["workflows"]["exoneration"]["cases"], 0);
+    assert_eq!(
+        get(&app, "/api/v1/statistics", &ZHANG, "application/json")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(
+            &app,
+            "/api/v1/statistics?org=fujian",
+            &LI,
+            "application/json"
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = get(
+        &app,
+        "/api/v1/statistics?from=someday",
+        &LI,
+        "application/json",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["errors"][0]["field"], "from");
+}
 
 /// The value of the first sample of `metric` whose labels include all of `labels`.
 fn sample(text: &str, metric: &str, labels: &[&str]) -> Option<f64> {

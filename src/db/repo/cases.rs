@@ -136,3 +136,19 @@ pub fn in_subtree(conn: &mut DbConnection, workflow: &str, org: &str) -> QueryRe
         .order((cases::subject_id.asc(), cases::created_at.asc()))
         .load(conn)
 }
+
+/// Cases of `workflow` in `org`'s subtree created in [from, to).
+pub fn created_between(
+    conn: &mut DbConnection,
+    workflow: &str,
+    org: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<CaseRow>> {
+    cases::table
+        .filter(cases::workflow.eq(workflow.to_string()))
+        .filter(in_subtree_cond(org))
+        .filter(cases::created_at.ge(from))
+        .filter(cases::created_at.lt(to))
+        .load(conn)
+}
