@@ -41,6 +41,8 @@ pub struct CaseRow {
     pub data: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Lower-cased title and description, for `q`.
+    pub search_text: String,
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
@@ -112,6 +114,20 @@ pub struct IdempotencyRow {
 use crate::domain::Role;
 use crate::domain::workflow::{Applicant, Case, Subject};
 
+/// What `q` searches: the title and the description (of an incident or an allegation),
+/// lower-cased. Never a reporter's identity (sealed, and not part of either).
+fn search_text(c: &Case) -> String {
+    let r = &c.records;
+    let part = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    format!(
+        "{} {} {}",
+        c.title,
+        part(&r["incident"]["description"]),
+        part(&r["allegation"]["details"])
+    )
+    .to_lowercase()
+}
+
 impl CaseRow {
     pub fn from_case(c: &Case) -> CaseRow {
         CaseRow {
@@ -136,6 +152,7 @@ impl CaseRow {
             data: c.records.to_string(),
             created_at: c.created_at.naive_utc(),
             updated_at: c.updated_at.naive_utc(),
+            search_text: search_text(c),
         }
     }
 

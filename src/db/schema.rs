@@ -36,6 +36,7 @@ diesel::table! {
         data -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        search_text -> Text,
     }
 }
 

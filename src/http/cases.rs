@@ -121,6 +121,19 @@ pub fn decode_cursor(s: &str) -> Result<(DateTime<Utc>, String), AppError> {
     Ok((at, id.to_string()))
 }
 
+/// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time.
+fn time_bound(field: &str, v: &str) -> Result<chrono::NaiveDateTime, AppError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc).naive_utc());
+    }
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(|| {
+            AppError::validation(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time")
+        })
+}
+
 /// Parses the list query, naming any bad parameter.
 fn list_filter(req: &HttpRequest, workflow: &str, states: &[&str]) -> Result<ListFilter, AppError> {
     let params: BTreeMap<String, String> = serde_urlencoded::from_str(req.query_string())
@@ -132,6 +145,10 @@ fn list_filter(req: &HttpRequest, workflow: &str, states: &[&str]) -> Result<Lis
         org: None,
         subject: None,
         q: None,
+        investigator: None,
+        created_from: None,
+        created_to: None,
+        overdue: None,
         after: None,
         limit: DEFAULT_LIMIT,
     };
@@ -176,6 +193,20 @@ fn list_filter(req: &HttpRequest, workflow: &str, states: &[&str]) -> Result<Lis
                 }
                 f.limit = n;
             }
+            "investigator" => {
+                if v.is_empty() || v.len() > 128 {
+                    return Err(AppError::validation("investigator", "must be a person id"));
+                }
+                f.investigator = Some(v);
+            }
+            "created_from" => f.created_from = Some(time_bound("created_from", &v)?),
+            "created_to" => f.created_to = Some(time_bound("created_to", &v)?),
+            "overdue" => {
+                f.overdue = Some(
+                    v.parse()
+                        .map_err(|_| AppError::validation("overdue", "must be true or false"))?,
+                )
+            }
             "cursor" => {
                 let (at, id) = decode_cursor(&v)?;
                 f.after = Some((at.naive_utc(), id));
@@ -183,7 +214,7 @@ fn list_filter(req: &HttpRequest, workflow: &str, states: &[&str]) -> Result<Lis
             other => {
                 return Err(AppError::validation(
                     other,
-                    "unknown parameter; use state, org, subject, q, limit, cursor",
+                    "unknown parameter; use state, org, subject, investigator, created_from, created_to, overdue, q, limit, cursor",
                 ));
             }
         }
@@ -205,6 +236,14 @@ pub async fn list_cases(
         .ok_or_else(AppError::not_found)?
         .def();
     let filter = list_filter(&req, wf.0, def.states)?;
+    if let (Some(from), Some(to)) = (filter.created_from, filter.created_to)
+        && from >= to
+    {
+        return Err(AppError::validation(
+            "created_to",
+            "must be after created_from",
+        ));
+    }
     let (items, last) = state.engine.list_cases(filter, caller.0).await?;
     let next = last.map(|(at, id)| encode_cursor(at, &id));
     if super::ledger::wants_csv(&req) {

@@ -491,6 +491,46 @@ async fn lists_filter_and_paginate_visible_cases(app: TestApp) {
     assert_eq!(list("org=anhui/hefei", &LI).await.len(), 6);
     assert_eq!(list("org=anhui/hefei/fin", &LI).await.len(), 0);
     assert_eq!(list("q=案件3", &LI).await.len(), 1);
+    // Free text also searches the description (only the filings' descriptions say 隐患).
+    assert_eq!(list("q=隐患", &LI).await.len(), 6);
+    assert_eq!(
+        list("q=%", &LI).await.len(),
+        0,
+        "LIKE wildcards are literal"
+    );
+    assert_eq!(list("investigator=u-chen", &LI).await, vec![ids[0].clone()]);
+    assert_eq!(list("overdue=false", &LI).await.len(), 6);
+    assert_eq!(list("overdue=true", &LI).await.len(), 0);
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let from_tomorrow = format!("created_from={tomorrow}");
+    let to_tomorrow = format!("created_to={tomorrow}");
+    for (q, n) in [(from_tomorrow.as_str(), 0), (to_tomorrow.as_str(), 6)] {
+        let v: serde_json::Value = app
+            .get(&format!("/api/v1/exonerations?{q}"), &LI)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["items"].as_array().unwrap().len(), n, "{q}");
+    }
+    for (q, field) in [
+        ("overdue=maybe", "overdue"),
+        ("created_from=soon", "created_from"),
+        (
+            "created_from=2026-02-01&created_to=2026-01-01",
+            "created_to",
+        ),
+    ] {
+        let v: serde_json::Value = app
+            .get(&format!("/api/v1/exonerations?{q}"), &LI)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["errors"][0]["field"], field, "{q}: {v}");
+    }
     // A cadre sees only the cases about them; an investigator elsewhere sees none.
     assert_eq!(list("", &ZHANG).await.len(), 5);
     assert_eq!(list("", &QIAN).await.len(), 1);

@@ -12,6 +12,7 @@ mod keys;
 mod ledger;
 mod mail;
 mod migrations;
+mod plans;
 mod refusals;
 mod smtp;
 mod snapshots;

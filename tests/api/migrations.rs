@@ -6,19 +6,19 @@ use crate::helpers::*;
 fn up_down_up(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 3);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 4);
     assert_eq!(migrations::pending_count(&mut conn).unwrap(), 0);
     conn.batch_execute(
         "SELECT count(*) FROM cases; SELECT count(*) FROM outbox; SELECT count(*) FROM timers",
     )
     .unwrap();
-    assert_eq!(migrations::revert_all(&mut conn).unwrap().len(), 3);
+    assert_eq!(migrations::revert_all(&mut conn).unwrap().len(), 4);
     assert!(
         conn.batch_execute("SELECT count(*) FROM cases").is_err(),
         "down dropped the tables"
     );
-    assert_eq!(migrations::pending_count(&mut conn).unwrap(), 3);
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 3);
+    assert_eq!(migrations::pending_count(&mut conn).unwrap(), 4);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 4);
     drop(conn);
     let r: Result<(), DbError> =
         db.write_blocking(|c| Ok(c.batch_execute("SELECT count(*) FROM transitions")?));

@@ -60,6 +60,10 @@ pub struct ListFilter {
     pub org: Option<String>,
     pub subject: Option<String>,
     pub q: Option<String>,
+    pub investigator: Option<String>,
+    pub created_from: Option<NaiveDateTime>,
+    pub created_to: Option<NaiveDateTime>,
+    pub overdue: Option<bool>,
     pub after: Option<(NaiveDateTime, String)>,
     pub limit: i64,
 }
@@ -98,11 +102,20 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter) -> QueryResult<Vec<CaseRow>
         q = q.filter(cases::subject_id.eq(subject.clone()));
     }
     if let Some(text) = &f.q {
-        q = q.filter(
-            cases::title
-                .like(format!("%{}%", like_escape(text)))
-                .escape('\\'),
-        );
+        let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
+        q = q.filter(cases::search_text.like(pattern).escape('\\'));
+    }
+    if let Some(inv) = &f.investigator {
+        q = q.filter(cases::investigator_id.eq(inv.clone()));
+    }
+    if let Some(from) = f.created_from {
+        q = q.filter(cases::created_at.ge(from));
+    }
+    if let Some(to) = f.created_to {
+        q = q.filter(cases::created_at.lt(to));
+    }
+    if let Some(overdue) = f.overdue {
+        q = q.filter(cases::overdue.eq(overdue));
     }
     if let Some((at, id)) = &f.after {
         q = q.filter(
