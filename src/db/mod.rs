@@ -262,7 +262,10 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.reader.clone();
+        // The caller's span (with its request id) goes along to the blocking thread.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let mut conn = pool.get().map_err(DbError::from)?;
             f(&mut conn)
         })
@@ -278,9 +281,13 @@ impl Db {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f))
-            .await
-            .map_err(|_| DbError::Task)?
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            db.write_blocking(f)
+        })
+        .await
+        .map_err(|_| DbError::Task)?
     }
 
     /// Blocking form of [`Db::write`], for the command line and workers' threads.

@@ -32,14 +32,18 @@ async fn serve_file_and_read(db_url: String) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let env = test_env(&db_url, &[("RONGCUO_LISTEN", &listen)]);
-    let _server = Server(
+    let env = test_env(
+        &db_url,
+        &[("RONGCUO_LISTEN", &listen), ("RONGCUO_LOG_FORMAT", "json")],
+    );
+    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
+    let server = Server(
         bin()
             .arg("serve")
             .envs(&env)
             .current_dir(dir.path())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap(),
     );
@@ -111,6 +115,28 @@ async fn serve_file_and_read(db_url: String) {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["etag"], "\"1\"");
+    let id = case["id"].as_str().unwrap();
+    let r = client
+        .post(format!("{base}/api/v1/exonerations/{id}/transitions"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"event": "withdraw", "reason": "撤回"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    drop(server);
+    // JSON lines; what a request logs carries its request id; no secret is ever logged.
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    let applied = log
+        .lines()
+        .find(|l| l.contains("transition applied"))
+        .expect("the transition is logged");
+    let line: Value = serde_json::from_str(applied).expect("a JSON log line");
+    assert!(line["spans"][0]["request_id"].is_string(), "{applied}");
+    assert!(
+        !log.contains(&token) && !log.contains(SECRET),
+        "no token or secret in the log"
+    );
 }
 
 #[tokio::test]
