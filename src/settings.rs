@@ -30,6 +30,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_SMTP_URL", "mail.smtp_url"),
     ("RONGCUO_MAIL_FROM", "mail.from"),
     ("RONGCUO_MAIL_DIR", "mail.outbox_dir"),
+    ("RONGCUO_SMTP_CA_FILE", "mail.tls_ca_file"),
     ("RONGCUO_MAIL_DELIVER", "mail.deliver"),
     ("RONGCUO_MAIL_POLL_MS", "mail.poll_interval_ms"),
     ("RONGCUO_MAIL_LEASE_MS", "mail.lease_ms"),
@@ -114,6 +115,8 @@ impl std::fmt::Debug for Security {
 #[serde(deny_unknown_fields)]
 pub struct Mail {
     pub smtp_url: String,
+    /// An extra CA (PEM) to trust for the SMTP server's certificate.
+    pub tls_ca_file: String,
     pub from: String,
     pub outbox_dir: String,
     pub deliver: bool,

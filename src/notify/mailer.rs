@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::db::models::OutboxRow;
@@ -21,8 +22,16 @@ pub struct SendError {
     pub message: String,
 }
 
+/// Chooses rustls's crypto provider (ring) for the process. rustls refuses to guess when a
+/// build enables more than one backend, which any dependency can cause; once is enough,
+/// and a provider already installed is kept.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Mailer {
     pub fn from_settings(mail: &Mail) -> Result<Mailer, String> {
+        install_crypto_provider();
         if mail.smtp_url.is_empty() {
             std::fs::create_dir_all(&mail.outbox_dir).map_err(|e| {
                 format!(
@@ -35,11 +44,13 @@ impl Mailer {
                 mail.outbox_dir.clone(),
             ));
         }
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&mail.smtp_url)
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&mail.smtp_url)
             .map_err(|e| format!("configuration key `mail.smtp_url`: {e}"))?
-            .timeout(Some(Duration::from_secs(15)))
-            .build();
-        Ok(Mailer::Smtp(transport))
+            .timeout(Some(Duration::from_secs(15)));
+        if !mail.tls_ca_file.is_empty() {
+            builder = builder.tls(tls_with_ca(&mail.smtp_url, &mail.tls_ca_file)?);
+        }
+        Ok(Mailer::Smtp(builder.build()))
     }
 
     pub fn describe(&self) -> String {
@@ -80,6 +91,38 @@ impl Mailer {
                 message: e.to_string(),
             }),
         }
+    }
+}
+
+/// TLS for the URL's mode (smtps://: TLS from the start; ?tls=required or opportunistic:
+/// STARTTLS) that also trusts the CA in `ca_file` (PEM), for relays with a private CA.
+fn tls_with_ca(url: &str, ca_file: &str) -> Result<Tls, String> {
+    let bad = |m: String| format!("configuration key `mail.tls_ca_file`: {m}");
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("mail.smtp_url has no scheme".into()))?;
+    let after_auth = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
+    let host = after_auth
+        .split([':', '/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let mode = rest
+        .split_once("?tls=")
+        .map(|(_, m)| m.split('&').next().unwrap_or_default());
+    let pem = std::fs::read(ca_file).map_err(|e| bad(format!("cannot read {ca_file}: {e}")))?;
+    let cert = Certificate::from_pem(&pem).map_err(|e| bad(e.to_string()))?;
+    let params = TlsParameters::builder(host)
+        .add_root_certificate(cert)
+        .build_rustls()
+        .map_err(|e| bad(e.to_string()))?;
+    match (scheme, mode) {
+        ("smtps", _) => Ok(Tls::Wrapper(params)),
+        ("smtp", Some("required")) => Ok(Tls::Required(params)),
+        ("smtp", Some("opportunistic")) => Ok(Tls::Opportunistic(params)),
+        _ => Err(bad(
+            "applies to smtps:// or smtp://…?tls=required|opportunistic URLs".into(),
+        )),
     }
 }
 

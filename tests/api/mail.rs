@@ -21,6 +21,7 @@ crate::on_both_backends!(
     a_worker_killed_between_send_and_mark_resends_once_with_the_same_message_id,
     mail_reaches_a_separate_smtp_server_process,
     without_smtp_mails_are_written_as_eml_files,
+    mail_goes_over_starttls_with_auth_to_a_relay_with_a_private_ca,
 );
 
 async fn rows(app: &TestApp) -> Vec<OutboxRow> {
@@ -456,4 +457,90 @@ async fn without_smtp_mails_are_written_as_eml_files(backend: Backend) {
         });
         assert!(found, "{} written as .eml", row.message_id);
     }
+}
+
+/// A CA and a certificate for `localhost` signed by it: (CA PEM, cert PEM, key PEM).
+fn private_ca() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "rongcuo test CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    (ca_cert.pem(), leaf_cert.pem(), leaf_key.serialize_pem())
+}
+
+async fn mail_goes_over_starttls_with_auth_to_a_relay_with_a_private_ca(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = private_ca();
+    let path = |name: &str, pem: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, pem).unwrap();
+        p.display().to_string()
+    };
+    let (ca_path, cert_path, key_path) = (
+        path("ca.pem", &ca),
+        path("cert.pem", &cert),
+        path("key.pem", &key),
+    );
+    let sink = SmtpSink::start_tls(
+        &cert_path,
+        &key_path,
+        &ca_path,
+        ("rc-mailer", "s3cret-pass"),
+    );
+    let url = format!(
+        "smtp://rc-mailer:s3cret-pass@localhost:{}?tls=required",
+        sink.port
+    );
+    let mut env = fast_mail(&url);
+    env.push(("RONGCUO_SMTP_CA_FILE", ca_path.clone()));
+    let app = app_with(backend, &env).await;
+    app.introduce(&[&SUN]).await;
+    app.file(&ZHANG, &filing()).await;
+    eventually(30, "mail delivered over STARTTLS with AUTH", async || {
+        all_sent(&app).await
+    })
+    .await;
+    assert_eq!(sink.received().len(), rows(&app).await.len());
+
+    // A wrong password is a permanent failure: dead, not retried forever.
+    let mut env = fast_mail(&url.replace("s3cret-pass", "wrong-pass"));
+    env.push(("RONGCUO_SMTP_CA_FILE", ca_path.clone()));
+    let wrong = app_with(backend, &env).await;
+    wrong.file(&ZHANG, &filing()).await;
+    eventually(30, "dead on bad credentials", async || {
+        let r = rows(&wrong).await;
+        !r.is_empty() && r.iter().all(|r| r.state == "dead")
+    })
+    .await;
+    let dead = rows(&wrong).await;
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("535"),
+        "{:?}",
+        dead[0].last_error
+    );
+    assert!(
+        !dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("wrong-pass"),
+        "no password in errors"
+    );
 }

@@ -49,11 +49,20 @@ impl Received {
 struct Sink {
     received: Arc<Mutex<Vec<Received>>>,
     reject: Arc<Vec<String>>,
+    /// (user, password) AUTH PLAIN must present, when set.
+    login: Option<(String, String)>,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
 impl Handler for Sink {
+    fn auth_plain(&mut self, _authz: &str, user: &str, password: &str) -> Response {
+        match &self.login {
+            Some((u, p)) if u == user && p == password => response::AUTH_OK,
+            _ => response::INVALID_CREDENTIALS,
+        }
+    }
+
     fn rcpt(&mut self, to: &str) -> Response {
         if self.reject.iter().any(|r| to.contains(r.as_str())) {
             response::NO_MAILBOX
@@ -93,6 +102,25 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Serves on `port` (0: any free port) until the test process ends.
     pub fn start(port: u16, reject: &[&str]) -> SmtpSink {
+        SmtpSink::serve(port, reject, None)
+    }
+
+    /// STARTTLS with `cert`/`key` (PEM files; `chain` the CA) and AUTH PLAIN as `login`.
+    pub fn start_tls(cert: &str, key: &str, chain: &str, login: (&str, &str)) -> SmtpSink {
+        rongcuo::notify::mailer::install_crypto_provider();
+        let tls = SslConfig::Trusted {
+            cert_path: cert.into(),
+            key_path: key.into(),
+            chain_path: chain.into(),
+        };
+        SmtpSink::serve(
+            0,
+            &[],
+            Some((tls, (login.0.to_string(), login.1.to_string()))),
+        )
+    }
+
+    fn serve(port: u16, reject: &[&str], tls: Option<(SslConfig, (String, String))>) -> SmtpSink {
         let listener =
             std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP sink");
         let port = listener.local_addr().unwrap().port();
@@ -100,16 +128,24 @@ impl SmtpSink {
         let handler = Sink {
             received: received.clone(),
             reject: Arc::new(reject.iter().map(|s| s.to_string()).collect()),
+            login: tls.as_ref().map(|(_, l)| l.clone()),
             to: Vec::new(),
             data: Vec::new(),
         };
         let mut server = Server::new(handler);
+        let (ssl, auth) = match tls {
+            Some((ssl, _)) => (ssl, true),
+            None => (SslConfig::None, false),
+        };
         server
-            .with_name("sink.test")
-            .with_ssl(SslConfig::None)
+            .with_name("localhost")
+            .with_ssl(ssl)
             .unwrap()
             .with_num_threads(4)
             .with_tcp_listener(listener);
+        if auth {
+            server.with_auth(mailin_embedded::AuthMechanism::Plain);
+        }
         std::thread::spawn(move || {
             let _ = server.serve();
         });
