@@ -1,6 +1,6 @@
 //! The real binary: serve over HTTP, mint tokens, refuse bad configuration.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -11,14 +11,7 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rongcuo"))
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::helpers::ChildGuard as Server;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -543,3 +543,13 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// A child process killed when the guard drops, even when a test panics first.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -332,13 +332,12 @@ async fn a_worker_killed_between_send_and_mark_resends_once_with_the_same_messag
     assert_eq!(status.code(), Some(86));
     assert_eq!(sink.received().len(), 1);
     // Second worker: the lease runs out, everything goes, the crashed row once more.
-    let mut child = worker().spawn().unwrap();
+    let child = ChildGuard(worker().spawn().unwrap());
     eventually(30, "the second worker delivers everything", async || {
         all_sent(&app).await
     })
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     let mut counts: HashMap<String, usize> = HashMap::new();
     for m in sink.received() {
         *counts.entry(m.message_id()).or_default() += 1;
@@ -374,7 +373,7 @@ async fn mail_reaches_a_separate_smtp_server_process(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     // aiosmtpd makes the Maildir (cur, new, tmp) only where nothing exists yet.
     let maildir = dir.path().join("maildir");
-    let mut server = Command::new("python3")
+    let server = Command::new("python3")
         .args([
             "-m",
             "aiosmtpd",
@@ -389,6 +388,7 @@ async fn mail_reaches_a_separate_smtp_server_process(backend: Backend) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let server = ChildGuard(server);
     eventually(20, "aiosmtpd listening", async || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     })
@@ -405,8 +405,7 @@ async fn mail_reaches_a_separate_smtp_server_process(backend: Backend) {
         .flatten()
         .map(|e| std::fs::read(e.path()).unwrap())
         .collect();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let rows = rows(&app).await;
     assert_eq!(files.len(), rows.len());
     for row in &rows {
