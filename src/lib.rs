@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod notify;
+pub mod poll;
 pub mod seal;
 pub mod settings;
 pub mod startup;

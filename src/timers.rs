@@ -151,30 +151,15 @@ impl Scheduler {
 
     /// Runs until `shutdown` turns true; the first pass runs at once, so timers that fell
     /// due while the service was down fire at start.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!(
-            interval_ms = self.interval.as_millis() as u64,
-            "timer scheduler started"
-        );
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let busy = match self.pass().await {
-                Ok(p) => p.fired + p.dropped > 0,
-                Err(e) => {
-                    tracing::warn!(error = %e, "timer pass failed");
-                    false
-                }
-            };
-            if !busy {
-                tokio::select! {
-                    _ = tokio::time::sleep(self.interval) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-        }
-        tracing::info!("timer scheduler stopped");
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let this = &self;
+        crate::poll::until_shutdown(
+            "timer scheduler",
+            self.interval,
+            shutdown,
+            move || async move { this.pass().await.map(|p| p.fired + p.dropped > 0) },
+        )
+        .await;
     }
 }
 

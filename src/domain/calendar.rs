@@ -121,7 +121,8 @@ pub struct Period {
     calendar: Arc<Calendar>,
 }
 
-fn beijing() -> FixedOffset {
+/// 北京时间 (UTC+8): the day deadlines are counted in and mails show.
+pub fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600)
         .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
 }

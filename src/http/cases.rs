@@ -1,7 +1,5 @@
 //! Cases of any workflow: file, get, list, apply a transition, read the timeline.
 
-use std::collections::BTreeMap;
-
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
@@ -9,9 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::AppState;
 use super::body::json_object;
 use super::extract::{idempotency_key, if_match};
+use super::{AppState, query};
 use crate::auth::Caller;
 use crate::db::repo::cases::ListFilter;
 use crate::domain::OrgPath;
@@ -121,23 +119,9 @@ pub fn decode_cursor(s: &str) -> Result<(DateTime<Utc>, String), AppError> {
     Ok((at, id.to_string()))
 }
 
-/// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time.
-fn time_bound(field: &str, v: &str) -> Result<chrono::NaiveDateTime, AppError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
-        return Ok(t.with_timezone(&Utc).naive_utc());
-    }
-    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .ok_or_else(|| {
-            AppError::validation(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time")
-        })
-}
-
 /// Parses the list query, naming any bad parameter.
 fn list_filter(req: &HttpRequest, workflow: &str, states: &[&str]) -> Result<ListFilter, AppError> {
-    let params: BTreeMap<String, String> = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| AppError::validation("query", "the query string is not valid"))?;
+    let params = query::params(req)?;
     let mut f = ListFilter {
         workflow: workflow.to_string(),
         visibility: Default::default(),
@@ -199,8 +183,8 @@ fn list_filter(req: &HttpRequest, workflow: &str, states: &[&str]) -> Result<Lis
                 }
                 f.investigator = Some(v);
             }
-            "created_from" => f.created_from = Some(time_bound("created_from", &v)?),
-            "created_to" => f.created_to = Some(time_bound("created_to", &v)?),
+            "created_from" => f.created_from = Some(query::time_bound("created_from", &v)?),
+            "created_to" => f.created_to = Some(query::time_bound("created_to", &v)?),
             "overdue" => {
                 f.overdue = Some(
                     v.parse()

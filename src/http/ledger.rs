@@ -8,12 +8,11 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::{AppState, query};
 use crate::auth::Caller;
 use crate::db::models::CaseRow;
 use crate::db::{DbError, repo};
-use crate::domain::OrgPath;
-use crate::error::{AppError, ErrorKind};
+use crate::error::AppError;
 use crate::notify::outbox::{case_number, state_zh};
 
 /// One ledger line: a case of a cadre.
@@ -95,27 +94,15 @@ pub async fn get_ledger(
     caller: Caller,
 ) -> Result<HttpResponse, AppError> {
     let actor = caller.0;
-    if !actor.roles.iter().any(|r| r.is_staff()) {
-        return Err(AppError::new(
-            ErrorKind::Forbidden,
-            "the ledger is for staff of a jurisdiction",
-        ));
-    }
-    let params: BTreeMap<String, String> = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| AppError::validation("query", "the query string is not valid"))?;
-    let mut org = actor.org.clone();
-    for (k, v) in params {
+    query::require_staff(&actor, "the ledger")?;
+    let mut asked = None;
+    for (k, v) in query::params(&req)? {
         match k.as_str() {
-            "org" => org = OrgPath::parse(&v).map_err(|e| AppError::validation("org", e))?,
+            "org" => asked = Some(query::org("org", &v)?),
             other => return Err(AppError::validation(other, "unknown parameter; use org")),
         }
     }
-    if !actor.org.covers(org.as_str()) {
-        return Err(AppError::new(
-            ErrorKind::Forbidden,
-            format!("{org} is outside your jurisdiction ({})", actor.org),
-        ));
-    }
+    let org = query::staff_scope(&actor, asked)?;
     let subtree = org.as_str().to_string();
     let rows = state
         .engine

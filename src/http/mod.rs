@@ -8,6 +8,7 @@ pub mod health;
 pub mod ledger;
 pub mod outbox;
 pub mod problem;
+pub mod query;
 pub mod routes;
 pub mod statistics;
 pub mod workflows;

@@ -1,7 +1,5 @@
 //! Operations on the outbox: admins list rows by state and send dead ones again.
 
-use std::collections::BTreeMap;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
@@ -52,8 +50,7 @@ pub async fn list_outbox(
     caller: Caller,
 ) -> Result<HttpResponse, AppError> {
     let admin = admin(caller)?;
-    let params: BTreeMap<String, String> = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| AppError::validation("query", "the query string is not valid"))?;
+    let params = super::query::params(&req)?;
     let mut wanted = "dead".to_string();
     let mut limit = 100i64;
     for (k, v) in params {

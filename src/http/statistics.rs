@@ -5,27 +5,14 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::{AppState, query};
 use crate::auth::Caller;
 use crate::db::models::CaseRow;
 use crate::db::{DbError, repo};
-use crate::domain::OrgPath;
-use crate::error::{AppError, ErrorKind};
-
-fn parse_bound(field: &str, v: &str) -> Result<NaiveDateTime, AppError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
-        return Ok(t.with_timezone(&Utc).naive_utc());
-    }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .ok_or_else(|| {
-            AppError::validation(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time")
-        })
-}
+use crate::error::AppError;
 
 /// The p-quantile (0..=1) of sorted values, nearest rank.
 pub fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -98,24 +85,17 @@ pub async fn get_statistics(
     caller: Caller,
 ) -> Result<HttpResponse, AppError> {
     let actor = caller.0;
-    if !actor.roles.iter().any(|r| r.is_staff()) {
-        return Err(AppError::new(
-            ErrorKind::Forbidden,
-            "statistics are for staff of a jurisdiction",
-        ));
-    }
-    let params: BTreeMap<String, String> = serde_urlencoded::from_str(req.query_string())
-        .map_err(|_| AppError::validation("query", "the query string is not valid"))?;
-    let mut org = actor.org.clone();
+    query::require_staff(&actor, "statistics")?;
+    let mut asked = None;
     let mut from = NaiveDate::from_ymd_opt(2000, 1, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .unwrap_or_default();
     let mut to = (state.engine.clock.now() + chrono::Duration::days(1)).naive_utc();
-    for (k, v) in params {
+    for (k, v) in query::params(&req)? {
         match k.as_str() {
-            "org" => org = OrgPath::parse(&v).map_err(|e| AppError::validation("org", e))?,
-            "from" => from = parse_bound("from", &v)?,
-            "to" => to = parse_bound("to", &v)?,
+            "org" => asked = Some(query::org("org", &v)?),
+            "from" => from = query::time_bound("from", &v)?,
+            "to" => to = query::time_bound("to", &v)?,
             other => {
                 return Err(AppError::validation(
                     other,
@@ -127,12 +107,7 @@ pub async fn get_statistics(
     if from >= to {
         return Err(AppError::validation("to", "must be after `from`"));
     }
-    if !actor.org.covers(org.as_str()) {
-        return Err(AppError::new(
-            ErrorKind::Forbidden,
-            format!("{org} is outside your jurisdiction ({})", actor.org),
-        ));
-    }
+    let org = query::staff_scope(&actor, asked)?;
     let names: Vec<&'static str> = state.engine.registry.all().map(|w| w.def().name).collect();
     let subtree = org.as_str().to_string();
     let result = state

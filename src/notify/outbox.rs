@@ -9,10 +9,7 @@ use crate::domain::workflow::{Case, Workflow, available_events};
 
 /// 北京时间, the time recipients read.
 fn local(at: DateTime<Utc>) -> DateTime<FixedOffset> {
-    at.with_timezone(
-        &FixedOffset::east_opt(8 * 3600)
-            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset")),
-    )
+    at.with_timezone(&crate::domain::calendar::beijing())
 }
 
 fn at_local(at: DateTime<Utc>) -> String {

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use lettre::message::Mailbox;
 use tokio::sync::watch;
 
@@ -131,26 +130,15 @@ impl Worker {
     }
 
     /// Runs until `shutdown` turns true; finishes the batch in hand first.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!(transport = %self.mailer.describe(), "mail worker started");
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let busy = match self.pass().await {
-                Ok(p) => p.total() > 0,
-                Err(e) => {
-                    tracing::warn!(error = %e, "mail worker pass failed");
-                    false
-                }
-            };
-            if !busy {
-                tokio::select! {
-                    _ = tokio::time::sleep(self.config.poll) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-        }
-        tracing::info!(at = %Utc::now(), "mail worker stopped");
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        let this = &self;
+        tracing::info!(transport = %self.mailer.describe(), "mail transport");
+        crate::poll::until_shutdown(
+            "mail worker",
+            self.config.poll,
+            shutdown,
+            move || async move { this.pass().await.map(|p| p.total() > 0) },
+        )
+        .await;
     }
 }

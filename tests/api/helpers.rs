@@ -275,6 +275,17 @@ impl TestApp {
         .await
     }
 
+    /// `GET /readyz` as JSON.
+    pub async fn readyz(&self) -> Value {
+        let r = self
+            .client
+            .get(format!("{}/readyz", self.base))
+            .send()
+            .await
+            .expect("readyz answered");
+        r.json().await.expect("readyz JSON")
+    }
+
     pub fn db(&self) -> &Db {
         &self.state.engine.db
     }

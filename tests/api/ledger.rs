@@ -286,15 +286,7 @@ async fn the_ledger_lists_outcomes_influence_periods_and_open_rectifications(app
 }
 
 async fn readiness_reports_the_mail_backlog(app: TestApp) {
-    let v: Value = app
-        .client
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = app.readyz().await;
     assert_eq!(
         (v["status"].as_str(), v["migrations_pending"].as_i64()),
         (Some("ready"), Some(0))

@@ -206,15 +206,7 @@ async fn a_permanent_rejection_ends_dead_and_an_admin_can_retry_it(backend: Back
         1
     );
 
-    let ready: Value = app
-        .client
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = app.readyz().await;
     assert_eq!(ready["outbox"]["dead"], 1, "{ready}");
     // Operations: admins list dead rows and queue them again.
     let r = app.get("/api/v1/outbox?state=dead", &LI).await;
@@ -277,15 +269,7 @@ async fn a_worker_killed_between_send_and_mark_resends_once_with_the_same_messag
     app.file(&WANG, &filing()).await;
     // ZHANG's filing: ZHANG, two reviewers; WANG's: ZHANG, WANG, two reviewers.
     assert_eq!(rows(&app).await.len(), 7);
-    let ready: Value = app
-        .client
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = app.readyz().await;
     assert_eq!(
         (
             ready["outbox"]["waiting"].as_i64(),
