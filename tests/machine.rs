@@ -656,3 +656,25 @@ fn an_explicit_due_date_on_a_holiday_is_kept_exactly() {
         at("2026-10-03T10:00:00+08:00")
     );
 }
+
+#[test]
+fn overdue_is_derived_so_a_remand_does_not_carry_a_stale_flag() {
+    // An exonerated case whose rectification fell overdue is appealed and remanded: the
+    // rectification goes with the decision, and so must the overdue flag.
+    let mut r = records_for("decide_appeal");
+    r.rectification = Some(rectification(RectificationState::Overdue, -1));
+    let remand = Event::parse(
+        "decide_appeal",
+        &json!({"result": "remand", "explanation": "重新调查"}),
+        now(),
+    )
+    .unwrap();
+    let mut ctx = Ctx::new("u-zhou", now(), window(), r);
+    ctx.overdue = true;
+    assert_eq!(
+        machine::step("appealed", &remand, &mut ctx),
+        Ok("investigating")
+    );
+    assert!(!ctx.overdue);
+    assert!(!machine::overdue("investigating", &ctx.records));
+}

@@ -102,7 +102,6 @@ impl ClarificationCase {
         match event {
             Event::OpenInvestigation(p) => {
                 context.investigator_id = Some(p.investigator_id.0.clone());
-                context.overdue = false;
                 Transition(State::investigating())
             }
             _ => Super,
@@ -149,14 +148,12 @@ impl ClarificationCase {
                     i.explanation = Some(material);
                     i.overdue = false;
                 }
-                context.overdue = false;
                 Transition(State::explained())
             }
             Event::InquiryOverdue => context.guarded(event, |c| {
                 if let Some(i) = c.records.inquiry.as_mut() {
                     i.overdue = true;
                 }
-                c.overdue = true;
                 Handled
             }),
             _ => Super,
@@ -209,7 +206,6 @@ impl ClarificationCase {
                     by: context.actor_id.clone(),
                     at: context.now,
                 });
-                context.overdue = false;
                 Transition(State::closed())
             }
             _ => Super,
@@ -337,6 +333,15 @@ pub fn step(state: &str, event: &Event, ctx: &mut Ctx) -> Result<&'static str, R
     machine.handle_with_context(event, ctx);
     match ctx.refusal.take() {
         Some(refusal) => Err(refusal),
-        None => Ok(state_name(machine.state())),
+        None => {
+            let to = state_name(machine.state());
+            ctx.overdue = overdue(to, &ctx.records);
+            Ok(to)
+        }
     }
+}
+
+/// Whether the case is behind a deadline: derived from its state and records.
+pub fn overdue(state: &str, records: &Records) -> bool {
+    state == "inquiry" && records.inquiry.as_ref().is_some_and(|i| i.overdue)
 }

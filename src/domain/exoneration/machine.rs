@@ -125,7 +125,6 @@ impl Ctx {
             verifications: Vec::new(),
             extensions: Vec::new(),
         });
-        self.overdue = false;
         outcome_state(outcome)
     }
 }
@@ -244,7 +243,6 @@ impl ExonerationCase {
         match event {
             Event::Withdraw(p) => {
                 context.records.withdrawal = Some(context.note(&p.reason.0));
-                context.overdue = false;
                 Transition(State::withdrawn())
             }
             _ => Super,
@@ -291,19 +289,16 @@ impl ExonerationCase {
                     s.material.push(material);
                     s.overdue = false;
                 }
-                context.overdue = false;
                 Transition(State::filed())
             }
             Event::SupplementOverdue => context.guarded(event, |c| {
                 if let Some(s) = c.records.supplement.as_mut() {
                     s.overdue = true;
                 }
-                c.overdue = true;
                 Handled
             }),
             Event::RejectIntake(p) => {
                 context.records.rejection = Some(context.note(&p.reason.0));
-                context.overdue = false;
                 Transition(State::rejected())
             }
             _ => Super,
@@ -389,7 +384,6 @@ impl ExonerationCase {
                     r.reports.push(report);
                     r.state = RectificationState::Submitted;
                 }
-                c.overdue = false;
                 Handled
             }),
             Event::VerifyRectification(p) => context.guarded(event, |c| {
@@ -419,7 +413,6 @@ impl ExonerationCase {
                 if let Some(r) = c.records.rectification.as_mut() {
                     r.state = RectificationState::Overdue;
                 }
-                c.overdue = true;
                 Handled
             }),
             Event::ExtendRectification(p) => context.guarded(event, |c| {
@@ -443,12 +436,10 @@ impl ExonerationCase {
                     r.state = RectificationState::Ordered;
                     r.extensions.push(ext);
                 }
-                c.overdue = false;
                 Handled
             }),
             Event::ReferAccountability(p) => context.guarded(event, |c| {
                 c.records.accountability = Some(c.note(&p.reason.0));
-                c.overdue = false;
                 Transition(State::accountability())
             }),
             _ => Super,
@@ -623,6 +614,23 @@ pub fn step(state: &str, event: &Event, ctx: &mut Ctx) -> Result<&'static str, R
     machine.handle_with_context(event, ctx);
     match ctx.refusal.take() {
         Some(refusal) => Err(refusal),
-        None => Ok(state_name(machine.state())),
+        None => {
+            let to = state_name(machine.state());
+            ctx.overdue = overdue(to, &ctx.records);
+            Ok(to)
+        }
+    }
+}
+
+/// Whether the case is behind a deadline: derived from its state and records, never kept
+/// by hand.
+pub fn overdue(state: &str, records: &Records) -> bool {
+    match state {
+        "needs_supplement" => records.supplement.as_ref().is_some_and(|s| s.overdue),
+        "exonerated" | "mitigated" | "appealed" => records
+            .rectification
+            .as_ref()
+            .is_some_and(|r| r.state == RectificationState::Overdue),
+        _ => false,
     }
 }
