@@ -89,7 +89,7 @@ impl Worker {
         let mut pass = Pass::default();
         for row in rows {
             let result = self.mailer.send(&self.from, &row).await;
-            let id = row.id.clone();
+            let (id, attempts) = (row.id.clone(), row.attempts);
             match result {
                 Ok(()) => {
                     if exit_after_send() {
@@ -98,7 +98,9 @@ impl Worker {
                     }
                     let at = self.clock.now().naive_utc();
                     self.db
-                        .write(move |c| Ok::<_, DbError>(repo::outbox::mark_sent(c, &id, at)?))
+                        .write(move |c| {
+                            Ok::<_, DbError>(repo::outbox::mark_sent(c, &id, attempts, at)?)
+                        })
                         .await?;
                     tracing::info!(outbox.id = %row.id, case.id = %row.case_id, relation = %row.relation, "mail sent");
                     crate::metrics::mail("sent");
@@ -111,7 +113,9 @@ impl Worker {
                     let msg = message.clone();
                     self.db
                         .write(move |c| {
-                            Ok::<_, DbError>(repo::outbox::mark_failed(c, &id, &msg, retry_at)?)
+                            Ok::<_, DbError>(repo::outbox::mark_failed(
+                                c, &id, attempts, &msg, retry_at,
+                            )?)
                         })
                         .await?;
                     if give_up {

@@ -58,15 +58,19 @@ pub fn claim_due(
         .load(conn)
 }
 
+/// Marks a row sent, only if this claim still holds it: `attempts` is the count the claim
+/// set, so a row another worker re-claimed after the lease ran out is left alone.
 pub fn mark_sent(
     conn: &mut DbConnection,
     id: &str,
+    attempts: i32,
     at: chrono::NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::state.eq("sending")),
+            .filter(outbox::state.eq("sending"))
+            .filter(outbox::attempts.eq(attempts)),
     )
     .set((
         outbox::state.eq("sent"),
@@ -81,12 +85,14 @@ pub fn mark_sent(
 pub fn mark_failed(
     conn: &mut DbConnection,
     id: &str,
+    attempts: i32,
     error: &str,
     retry_at: Option<chrono::NaiveDateTime>,
 ) -> QueryResult<bool> {
     let target = outbox::table
         .filter(outbox::id.eq(id))
-        .filter(outbox::state.eq("sending"));
+        .filter(outbox::state.eq("sending"))
+        .filter(outbox::attempts.eq(attempts));
     let n = match retry_at {
         Some(at) => diesel::update(target)
             .set((
