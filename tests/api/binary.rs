@@ -232,3 +232,68 @@ fn token_refuses_claims_the_service_would_refuse() {
     assert_eq!(code, Some(0));
     assert_eq!(stdout.trim().split('.').count(), 3);
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_and_its_workers_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let db = format!("sqlite://{}/term.db", dir.path().display());
+    let env = test_env(
+        &db,
+        &[
+            ("RONGCUO_LISTEN", &listen),
+            ("RONGCUO_LOG_FORMAT", "json"),
+            ("RONGCUO_TIMERS_ENABLED", "true"),
+        ],
+    );
+    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
+    let mut server = Server(
+        bin()
+            .arg("serve")
+            .envs(&env)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while client
+        .get(format!("http://{listen}/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the binary did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = server.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(20),
+            "still running 20 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(
+        log.contains("mail worker stopped") && log.contains("timer scheduler stopped"),
+        "{log}"
+    );
+}

@@ -257,6 +257,11 @@ impl TestApp {
         extra: &[(&str, &str)],
     ) -> TestApp {
         self.stopper.stop().await;
+        self.another(later, extra).await
+    }
+
+    /// Another instance on the same database (a replica), its clock `later` than this one's.
+    pub async fn another(&self, later: chrono::Duration, extra: &[(&str, &str)]) -> TestApp {
         let mut env = test_env(&self.settings.database.url, extra);
         env.insert(
             "RONGCUO_MAIL_DIR".into(),

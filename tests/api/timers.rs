@@ -18,6 +18,8 @@ crate::on_both_backends!(
     a_met_deadline_cancels_its_timer_and_a_stale_one_is_dropped,
     the_end_of_an_influence_period_is_announced_to_subject_and_unit,
     timers_missed_while_down_fire_once_at_start_in_due_order,
+    two_replicas_fire_each_timer_and_send_each_mail_once,
+    a_timer_left_firing_by_a_dead_process_is_taken_up_after_its_lease,
 );
 
 const TIMERS_ON: &[(&str, &str)] = &[
@@ -372,5 +374,132 @@ async fn timers_missed_while_down_fire_once_at_start_in_due_order(backend: Backe
     assert!(
         at.windows(2).all(|w| w[0] <= w[1]),
         "fired in due order: {at:?}"
+    );
+}
+
+async fn two_replicas_fire_each_timer_and_send_each_mail_once(backend: Backend) {
+    let sink = crate::smtp::SmtpSink::start(0, &[]);
+    let url = sink.url();
+    let mut env: Vec<(&str, &str)> = TIMERS_ON.to_vec();
+    env.extend([
+        ("RONGCUO_TIMER_INTERVAL_MS", "20"),
+        ("RONGCUO_SMTP_URL", url.as_str()),
+        ("RONGCUO_MAIL_POLL_MS", "20"),
+    ]);
+    let one = spawn_app_with(backend, &env).await.unwrap();
+    let two = one.another(Duration::zero(), &env).await;
+    one.introduce(&[&SUN]).await;
+    let mut ids = Vec::new();
+    for days in 1..=6 {
+        let id = one.file(&ZHANG, &filing()).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let body =
+            json!({"event": "request_supplement", "items": "纪要", "due_at": due_in_days(days)});
+        one.act(&id, &LI, body).await;
+        ids.push(id);
+    }
+    // Let the filings' mail go out first: moving both clocks ten days with mail in flight
+    // would expire its leases (a resend with the same Message-ID, which the contract allows).
+    eventually(30, "the filings' mail sent", async || {
+        let mail: Vec<OutboxRow> = one
+            .db()
+            .read(|c| Ok::<_, DbError>(outbox::table.load::<OutboxRow>(c)?))
+            .await
+            .unwrap();
+        !mail.is_empty() && mail.iter().all(|m| m.state == "sent")
+    })
+    .await;
+    // Both replicas reach the deadlines at once and race for the same timers and mail.
+    one.clock().advance(Duration::days(10));
+    two.clock().advance(Duration::days(10));
+    eventually(30, "every timer fired and every mail sent", async || {
+        let mut done = true;
+        for id in &ids {
+            done &= timers(&one, id)
+                .await
+                .iter()
+                .all(|t| t.state != "pending" && t.state != "firing");
+        }
+        let mail: Vec<OutboxRow> = one
+            .db()
+            .read(|c| Ok::<_, DbError>(outbox::table.load::<OutboxRow>(c)?))
+            .await
+            .unwrap();
+        done && mail.iter().all(|m| m.state == "sent")
+    })
+    .await;
+    for id in &ids {
+        let fired = timers(&one, id)
+            .await
+            .into_iter()
+            .filter(|t| t.kind == "event" && t.state == "fired")
+            .count();
+        assert_eq!(fired, 1, "one firing per timer");
+        let items = one.timeline(id, &LI).await;
+        assert_eq!(
+            items
+                .iter()
+                .filter(|i| i["event"] == "supplement_overdue")
+                .count(),
+            1
+        );
+    }
+    let mail: Vec<OutboxRow> = one
+        .db()
+        .read(|c| Ok::<_, DbError>(outbox::table.load::<OutboxRow>(c)?))
+        .await
+        .unwrap();
+    let mut counts = std::collections::HashMap::<String, usize>::new();
+    for m in sink.received() {
+        *counts.entry(m.message_id()).or_default() += 1;
+    }
+    assert_eq!(counts.len(), mail.len());
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "each mail once: {counts:?}"
+    );
+}
+
+async fn a_timer_left_firing_by_a_dead_process_is_taken_up_after_its_lease(backend: Backend) {
+    let app = spawn_app_with(backend, TIMERS_ON).await.unwrap();
+    let filed = app.file(&ZHANG, &filing()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let now = app.clock().now().naive_utc();
+    let orphan = TimerRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        case_id: filed.clone(),
+        kind: "event".into(),
+        name: "supplement_overdue".into(),
+        due_at: now - Duration::hours(1),
+        state: "firing".into(),
+        lease_until: Some(now - Duration::seconds(1)),
+        outcome: None,
+        created_at: now - Duration::hours(1),
+        fired_at: None,
+    };
+    let id = orphan.id.clone();
+    app.db()
+        .write(move |c| Ok::<_, DbError>(repo::timers::insert(c, &orphan)?))
+        .await
+        .unwrap();
+    eventually(20, "the orphaned timer finished", async || {
+        timers(&app, &filed)
+            .await
+            .iter()
+            .any(|t| t.id == id && t.fired_at.is_some())
+    })
+    .await;
+    let t = timers(&app, &filed)
+        .await
+        .into_iter()
+        .find(|t| t.id == id)
+        .unwrap();
+    assert_eq!(
+        t.state, "dropped",
+        "taken up again, and refused by the case (it is `filed`)"
     );
 }
