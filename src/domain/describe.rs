@@ -21,8 +21,21 @@ pub fn to_json(def: &WorkflowDef, catalogues: Value) -> Value {
         .iter()
         .map(|r| json!({"from": r.from, "event": r.event, "to": r.to, "who": who(r.parties), "carries": r.carries}))
         .collect();
+    // Every party that acts in this workflow, from the same rows.
+    let mut roles: Vec<String> = Vec::new();
+    for party in def
+        .create_parties
+        .iter()
+        .chain(def.rows.iter().flat_map(|r| r.parties.iter()))
+    {
+        let label = party.label();
+        if !roles.contains(&label) {
+            roles.push(label);
+        }
+    }
     let mut v = json!({
         "name": def.name,
+        "roles": roles,
         "title": def.title,
         "initial": def.initial,
         "states": def.states,

@@ -545,6 +545,25 @@ async fn workflow_endpoint_serves_the_table_and_catalogues(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(v["name"], "exoneration");
+    let roles: Vec<&str> = v["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    for r in [
+        "cadre",
+        "unit_admin",
+        "investigator",
+        "intake",
+        "reviewer",
+        "applicant",
+        "subject",
+        "assigned_investigator",
+        "system",
+    ] {
+        assert!(roles.contains(&r), "{r} in {roles:?}");
+    }
     assert_eq!(
         v["transitions"].as_array().unwrap().len(),
         rongcuo::domain::exoneration::DEF.rows.len()
