@@ -43,6 +43,8 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Print the OpenAPI 3.1 document the service serves at `/openapi.json`.
+    Openapi,
     /// Workflow documents generated from the code's tables.
     Workflows {
         #[command(subcommand)]

@@ -22,6 +22,22 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, for the OpenAPI document.
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::Malformed,
+        ErrorKind::Unauthorized,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::MethodNotAllowed,
+        ErrorKind::InvalidTransition,
+        ErrorKind::VersionConflict,
+        ErrorKind::TooLarge,
+        ErrorKind::UnsupportedMediaType,
+        ErrorKind::Validation,
+        ErrorKind::Unavailable,
+        ErrorKind::Internal,
+    ];
+
     pub fn status(self) -> u16 {
         match self {
             ErrorKind::Malformed => 400,

@@ -135,17 +135,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Openapi => {
+            let registry = registry(&settings)?;
+            println!("{}", rongcuo::http::docs::ApiDocs::new(&registry).json());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Workflows {
             action: WorkflowsAction::Markdown { name },
         } => {
-            let sealer = rongcuo::seal::Sealer::from_base64(&settings.security.reporter_key)
-                .map_err(anyhow::Error::msg)?;
-            let registry = domain::registry::Registry::load(
-                &settings.workflows_dir(),
-                0,
-                std::sync::Arc::new(sealer),
-            )
-            .map_err(anyhow::Error::msg)?;
+            let registry = registry(&settings)?;
             let wf = registry
                 .get(&name)
                 .ok_or_else(|| anyhow::anyhow!("no workflow named `{name}`"))?;
@@ -153,6 +151,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The workflows as configured, for the commands that only describe them.
+fn registry(settings: &rongcuo::settings::Settings) -> anyhow::Result<domain::registry::Registry> {
+    let sealer = rongcuo::seal::Sealer::from_base64(&settings.security.reporter_key)
+        .map_err(anyhow::Error::msg)?;
+    domain::registry::Registry::load(&settings.workflows_dir(), 0, std::sync::Arc::new(sealer))
+        .map_err(anyhow::Error::msg)
 }
 
 /// SIGINT or SIGTERM.

@@ -81,6 +81,7 @@ impl Application {
             sealer.clone(),
         )
         .map_err(|e| anyhow!("configuration key `workflows.dir`: {e}"))?;
+        let docs = Arc::new(crate::http::docs::ApiDocs::new(&registry));
         let notifier = Notifier::load(
             &settings.workflows_dir(),
             &registry,
@@ -119,6 +120,7 @@ impl Application {
             engine,
             auth: Authenticator::new(keys, db),
             settings: Arc::new(settings.clone()),
+            docs,
         };
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {

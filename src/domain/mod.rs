@@ -16,7 +16,19 @@ use serde::{Deserialize, Serialize};
 pub use org::OrgPath;
 
 /// The roles of API.md, plus `system` for timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Cadre,
@@ -161,6 +173,20 @@ impl Refusal {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct EmailAddress(String);
+
+impl utoipa::PartialSchema for EmailAddress {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Email,
+            )))
+            .max_length(Some(254))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EmailAddress {}
 
 impl EmailAddress {
     pub fn parse(s: &str) -> Result<Self, String> {

@@ -84,6 +84,19 @@ impl<'de> Deserialize<'de> for OrgPath {
     }
 }
 
+impl utoipa::PartialSchema for OrgPath {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[a-z0-9_-]+(/[a-z0-9_-]+){0,11}$"))
+            .max_length(Some(200))
+            .examples(["anhui/hefei/finance"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OrgPath {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, schema::Schema};
 
 use super::{Actor, FieldError, Refusal, Role};
 
@@ -94,17 +96,19 @@ impl WorkflowDef {
 }
 
 /// The cadre a case is about.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Subject {
     pub id: String,
     pub name: String,
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(value_type = crate::domain::OrgPath)]
     pub org: String,
     pub position: String,
 }
 
 /// The `subject` of a filing, checked once.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectBody {
     pub id: super::common::Text,
@@ -127,7 +131,7 @@ impl SubjectBody {
 }
 
 /// Who filed the case, and in which role.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Applicant {
     pub id: String,
     pub name: String,
@@ -166,6 +170,43 @@ pub struct Filing {
     pub case: Case,
     /// The normalised create payload recorded on the audit row.
     pub payload: Value,
+}
+
+/// A schema and its name in the OpenAPI document's components.
+pub type NamedSchema = (String, RefOr<Schema>);
+
+/// What the OpenAPI document says about one workflow: the types its filing, events and
+/// records are parsed into and shown from, so the document cannot drift from the parser.
+pub struct WorkflowApi {
+    /// The create body.
+    pub filing: NamedSchema,
+    /// The records a case of this workflow shows beside the common fields.
+    pub records: NamedSchema,
+    /// Every event a client may send, with its fields (without `event`).
+    pub events: Vec<(&'static str, RefOr<Schema>)>,
+    /// The schemas the ones above refer to.
+    pub components: Vec<NamedSchema>,
+}
+
+impl WorkflowApi {
+    pub fn new<F: ToSchema, R: ToSchema>() -> Self {
+        let mut components = Vec::new();
+        F::schemas(&mut components);
+        R::schemas(&mut components);
+        WorkflowApi {
+            filing: (F::name().into_owned(), F::schema()),
+            records: (R::name().into_owned(), R::schema()),
+            events: Vec::new(),
+            components,
+        }
+    }
+
+    /// `name`'s fields are those of `T`.
+    pub fn event<T: ToSchema>(mut self, name: &'static str) -> Self {
+        T::schemas(&mut self.components);
+        self.events.push((name, T::schema()));
+        self
+    }
 }
 
 /// The result of one accepted event.
@@ -227,6 +268,9 @@ pub trait Workflow: Send + Sync {
 
     /// The workflow's data for `GET /api/v1/workflows/{name}` (catalogues, reason codes).
     fn catalogues(&self) -> Value;
+
+    /// The schemas of its bodies and records, for `/openapi.json`.
+    fn api(&self) -> WorkflowApi;
 
     /// Validates a filing by `actor` and builds the case.
     fn file(

@@ -14,9 +14,11 @@ use crate::domain::workflow::parse_payload;
 use crate::domain::{Actor, EmailAddress, OrgPath, Role};
 use crate::error::{AppError, ErrorKind};
 
-#[derive(Deserialize)]
+/// What an admin registers about a person.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PersonBody {
+#[schema(as = PersonBody)]
+pub struct PersonBody {
     name: crate::domain::common::Text,
     email: EmailAddress,
     roles: Vec<Role>,

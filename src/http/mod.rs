@@ -3,9 +3,11 @@
 pub mod body;
 pub mod cases;
 pub mod directory;
+pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod ledger;
+pub mod openapi;
 pub mod outbox;
 pub mod problem;
 pub mod query;
@@ -25,4 +27,5 @@ pub struct AppState {
     pub engine: Engine,
     pub auth: Authenticator,
     pub settings: Arc<Settings>,
+    pub docs: Arc<docs::ApiDocs>,
 }

@@ -11,7 +11,7 @@ use crate::domain::{Actor, OrgPath, Role};
 use crate::error::{AppError, ErrorKind};
 use crate::view::rfc3339;
 
-const STATES: [&str; 4] = ["pending", "sending", "sent", "dead"];
+pub const STATES: [&str; 4] = ["pending", "sending", "sent", "dead"];
 
 fn admin(caller: Caller) -> Result<Actor, AppError> {
     if caller.0.has(Role::Admin) {

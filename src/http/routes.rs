@@ -1,23 +1,29 @@
-//! Every route in one place. Each resource answers methods it does not serve with 405
-//! and an `Allow` header.
+//! Every route in one table: its path, methods, handler and OpenAPI operation. The router
+//! and `/openapi.json` are both built from it, so neither can list a route the other lacks.
+//! Each resource answers methods it does not serve with 405 and an `Allow` header.
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::http::{Method, header};
+use actix_web::{HttpResponse, ResponseError, Route, web};
 
 use super::cases::{self, WorkflowName};
-use super::{directory, health, ledger, outbox, statistics, workflows};
+use super::openapi::{Doc, ops};
+use super::{directory, docs, health, ledger, outbox, statistics, workflows};
 use crate::error::{AppError, ErrorKind};
 
-fn method_not_allowed(allow: &'static str) -> actix_web::Route {
-    web::to(move || async move {
-        let err = AppError::new(
-            ErrorKind::MethodNotAllowed,
-            format!("this resource serves {allow}"),
-        );
-        let mut resp: HttpResponse = err.error_response();
-        resp.headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static(allow));
-        resp
+fn method_not_allowed(allow: String) -> Route {
+    web::to(move || {
+        let allow = allow.clone();
+        async move {
+            let err = AppError::new(
+                ErrorKind::MethodNotAllowed,
+                format!("this resource serves {allow}"),
+            );
+            let mut resp: HttpResponse = err.error_response();
+            if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                resp.headers_mut().insert(header::ALLOW, value);
+            }
+            resp
+        }
     })
 }
 
@@ -27,83 +33,218 @@ pub const WORKFLOW_COLLECTIONS: &[(&str, &str)] = &[
     ("clarification", "/api/v1/clarifications"),
 ];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/healthz")
-            .route(web::get().to(health::healthz))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/metrics")
-            .route(web::get().to(health::metrics))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(health::readyz))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/api/v1/workflows")
-            .route(web::get().to(workflows::list_workflows))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/api/v1/workflows/{name}")
-            .route(web::get().to(workflows::get_workflow))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/api/v1/workflows/{name}/diagram")
-            .route(web::get().to(workflows::get_diagram))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/api/v1/statistics")
-            .route(web::get().to(statistics::get_statistics))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/api/v1/ledger")
-            .route(web::get().to(ledger::get_ledger))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/api/v1/outbox")
-            .route(web::get().to(outbox::list_outbox))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/api/v1/outbox/{id}/retry")
-            .route(web::post().to(outbox::retry_outbox))
-            .default_service(method_not_allowed("POST")),
-    )
-    .service(
-        web::resource("/api/v1/directory/{person_id}")
-            .route(web::put().to(directory::put_person))
-            .default_service(method_not_allowed("PUT")),
-    );
+/// Documents one operation; the workflow is set for a workflow's collection.
+pub type Describe = fn(&mut Doc, Option<&'static str>) -> utoipa::openapi::path::Operation;
+
+/// One method of a resource.
+pub struct Handler {
+    pub method: Method,
+    pub route: Route,
+    pub describe: Describe,
+}
+
+/// One resource: a path (actix syntax) and the methods it serves.
+pub struct Endpoint {
+    pub path: String,
+    pub workflow: Option<&'static str>,
+    pub handlers: Vec<Handler>,
+}
+
+fn handler(method: Method, route: Route, describe: Describe) -> Handler {
+    Handler {
+        method,
+        route,
+        describe,
+    }
+}
+
+fn endpoint(path: &str, handlers: Vec<Handler>) -> Endpoint {
+    Endpoint {
+        path: path.to_string(),
+        workflow: None,
+        handlers,
+    }
+}
+
+/// The table.
+pub fn endpoints() -> Vec<Endpoint> {
+    let mut all = vec![
+        endpoint(
+            "/healthz",
+            vec![handler(
+                Method::GET,
+                web::get().to(health::healthz),
+                ops::healthz,
+            )],
+        ),
+        endpoint(
+            "/readyz",
+            vec![handler(
+                Method::GET,
+                web::get().to(health::readyz),
+                ops::readyz,
+            )],
+        ),
+        endpoint(
+            "/metrics",
+            vec![handler(
+                Method::GET,
+                web::get().to(health::metrics),
+                ops::metrics,
+            )],
+        ),
+        endpoint(
+            "/openapi.json",
+            vec![handler(
+                Method::GET,
+                web::get().to(docs::openapi_json),
+                ops::openapi_json,
+            )],
+        ),
+        endpoint(
+            "/docs",
+            vec![handler(
+                Method::GET,
+                web::get().to(docs::docs_root),
+                ops::docs,
+            )],
+        ),
+        endpoint(
+            "/docs/{file:.*}",
+            vec![handler(
+                Method::GET,
+                web::get().to(docs::docs_file),
+                ops::docs_file,
+            )],
+        ),
+        endpoint(
+            "/api/v1/workflows",
+            vec![handler(
+                Method::GET,
+                web::get().to(workflows::list_workflows),
+                ops::list_workflows,
+            )],
+        ),
+        endpoint(
+            "/api/v1/workflows/{name}",
+            vec![handler(
+                Method::GET,
+                web::get().to(workflows::get_workflow),
+                ops::get_workflow,
+            )],
+        ),
+        endpoint(
+            "/api/v1/workflows/{name}/diagram",
+            vec![handler(
+                Method::GET,
+                web::get().to(workflows::get_diagram),
+                ops::get_diagram,
+            )],
+        ),
+        endpoint(
+            "/api/v1/statistics",
+            vec![handler(
+                Method::GET,
+                web::get().to(statistics::get_statistics),
+                ops::statistics,
+            )],
+        ),
+        endpoint(
+            "/api/v1/ledger",
+            vec![handler(
+                Method::GET,
+                web::get().to(ledger::get_ledger),
+                ops::ledger,
+            )],
+        ),
+        endpoint(
+            "/api/v1/outbox",
+            vec![handler(
+                Method::GET,
+                web::get().to(outbox::list_outbox),
+                ops::list_outbox,
+            )],
+        ),
+        endpoint(
+            "/api/v1/outbox/{id}/retry",
+            vec![handler(
+                Method::POST,
+                web::post().to(outbox::retry_outbox),
+                ops::retry_outbox,
+            )],
+        ),
+        endpoint(
+            "/api/v1/directory/{person_id}",
+            vec![handler(
+                Method::PUT,
+                web::put().to(directory::put_person),
+                ops::put_person,
+            )],
+        ),
+    ];
     for (name, path) in WORKFLOW_COLLECTIONS {
-        cfg.service(
-            web::scope(path)
-                .app_data(web::Data::new(WorkflowName(name)))
-                .service(
-                    web::resource("")
-                        .route(web::post().to(cases::create_case))
-                        .route(web::get().to(cases::list_cases))
-                        .default_service(method_not_allowed("GET, POST")),
-                )
-                .service(
-                    web::resource("/{id}")
-                        .route(web::get().to(cases::get_case))
-                        .default_service(method_not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/{id}/transitions")
-                        .route(web::post().to(cases::apply_transition))
-                        .route(web::get().to(cases::list_transitions))
-                        .default_service(method_not_allowed("GET, POST")),
+        let of = |suffix: &str, handlers| Endpoint {
+            path: format!("{path}{suffix}"),
+            workflow: Some(*name),
+            handlers,
+        };
+        all.push(of(
+            "",
+            vec![
+                handler(
+                    Method::GET,
+                    web::get().to(cases::list_cases),
+                    ops::list_cases,
                 ),
-        );
+                handler(
+                    Method::POST,
+                    web::post().to(cases::create_case),
+                    ops::create_case,
+                ),
+            ],
+        ));
+        all.push(of(
+            "/{id}",
+            vec![handler(
+                Method::GET,
+                web::get().to(cases::get_case),
+                ops::get_case,
+            )],
+        ));
+        all.push(of(
+            "/{id}/transitions",
+            vec![
+                handler(
+                    Method::GET,
+                    web::get().to(cases::list_transitions),
+                    ops::list_transitions,
+                ),
+                handler(
+                    Method::POST,
+                    web::post().to(cases::apply_transition),
+                    ops::apply_transition,
+                ),
+            ],
+        ));
+    }
+    all
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for e in endpoints() {
+        let allow = e
+            .handlers
+            .iter()
+            .map(|h| h.method.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut resource = web::resource(e.path);
+        if let Some(name) = e.workflow {
+            resource = resource.app_data(web::Data::new(WorkflowName(name)));
+        }
+        for h in e.handlers {
+            resource = resource.route(h.route);
+        }
+        cfg.service(resource.default_service(method_not_allowed(allow)));
     }
 }

@@ -1,5 +1,6 @@
 //! API tests over HTTP against the app on a real SQLite file and a real PostgreSQL database.
 
+mod conformance;
 mod helpers;
 
 mod audit;
@@ -12,6 +13,7 @@ mod keys;
 mod ledger;
 mod mail;
 mod migrations;
+mod openapi;
 mod plans;
 mod refusals;
 mod smtp;

@@ -6,49 +6,49 @@ use serde_json::Value;
 
 use super::records::{DismissReason, Finding, Method, ReferralCategory};
 use crate::domain::common::{Nothing, Reason, Text};
-use crate::domain::workflow::parse_payload;
+use crate::domain::workflow::{WorkflowApi, parse_payload};
 use crate::domain::{FieldError, Refusal};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dismiss {
     pub reason_code: DismissReason,
     pub explanation: Text,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendInquiry {
     pub questions: Text,
     pub due_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Explanation {
     pub explanation: Text,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptExplanation {
     pub conclusion: Text,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenInvestigation {
     pub investigator_id: Text,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Conclude {
     pub finding: Finding,
     pub report: Text,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Clarify {
     pub methods: Vec<Method>,
@@ -56,7 +56,7 @@ pub struct Clarify {
     pub date: NaiveDate,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferFalseAccusation {
     pub category: ReferralCategory,
@@ -76,6 +76,21 @@ pub enum Event {
     Clarify(Clarify),
     ReferFalseAccusation(ReferFalseAccusation),
     Close(Reason),
+}
+
+/// The fields of every event a person may send, as `Event::parse` reads them (timer
+/// events come from the service itself).
+pub fn api(api: WorkflowApi) -> WorkflowApi {
+    api.event::<Dismiss>("dismiss")
+        .event::<SendInquiry>("send_inquiry")
+        .event::<Explanation>("submit_explanation")
+        .event::<AcceptExplanation>("accept_explanation")
+        .event::<OpenInvestigation>("open_investigation")
+        .event::<Conclude>("conclude")
+        .event::<Nothing>("open_exoneration")
+        .event::<Clarify>("clarify")
+        .event::<ReferFalseAccusation>("refer_false_accusation")
+        .event::<Reason>("close")
 }
 
 impl Event {

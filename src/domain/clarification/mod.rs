@@ -16,7 +16,7 @@ use self::records::{Allegation, Channel, Records, Reporter, SealedReporter};
 use super::common::Text;
 use super::workflow::{
     Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerSpec, Workflow,
-    WorkflowDef, authorize_filing, check_investigator, parse_payload,
+    WorkflowApi, WorkflowDef, authorize_filing, check_investigator, parse_payload,
 };
 use super::{Actor, FieldError, Refusal, Role};
 use crate::seal::Sealer;
@@ -132,7 +132,7 @@ pub static DEF: WorkflowDef = WorkflowDef {
     ],
 };
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AllegationBody {
     summary: Text,
@@ -140,7 +140,7 @@ struct AllegationBody {
     channel: Channel,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReporterBody {
     #[serde(default)]
@@ -151,8 +151,9 @@ struct ReporterBody {
     anonymous: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ClarificationFiling)]
 struct FilingBody {
     subject: SubjectBody,
     allegation: AllegationBody,
@@ -221,6 +222,10 @@ impl Clarification {
 impl Workflow for Clarification {
     fn def(&self) -> &'static WorkflowDef {
         &DEF
+    }
+
+    fn api(&self) -> WorkflowApi {
+        events::api(WorkflowApi::new::<FilingBody, records::Records>())
     }
 
     fn catalogues(&self) -> Value {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::exoneration::records::{Material, Note};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Letter,
@@ -14,7 +14,7 @@ pub enum Channel {
     Visit,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Allegation {
     pub summary: String,
     pub details: String,
@@ -22,20 +22,37 @@ pub struct Allegation {
 }
 
 /// The reporter's identity, sealed (see `seal.rs`); never stored or logged in clear.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SealedReporter {
     pub sealed: String,
 }
 
 /// What the sealed value holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reporter {
     pub name: String,
     pub contact: String,
 }
 
+/// What intake and the jurisdiction's investigators see in place of the sealed reporter
+/// (everyone else sees no `reporter` at all): the identity, `{"anonymous": true}`, or
+/// `{"sealed": true, "error"}` when the configured key cannot open it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ReporterView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anonymous: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// 不予调查 (seed 002 #12): subjective speculation, labelling, unclear leads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DismissReason {
     SubjectiveSpeculation,
@@ -43,7 +60,7 @@ pub enum DismissReason {
     UnclearLeads,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dismissal {
     pub reason_code: DismissReason,
     pub explanation: String,
@@ -52,7 +69,7 @@ pub struct Dismissal {
 }
 
 /// 函询: questions the cadre answers in writing by a deadline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Inquiry {
     pub questions: String,
     pub due_at: DateTime<Utc>,
@@ -63,22 +80,23 @@ pub struct Inquiry {
     pub explanation: Option<Material>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Acceptance {
     pub conclusion: String,
     pub by: String,
     pub at: DateTime<Utc>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ClarificationFinding)]
 pub enum Finding {
     Substantiated,
     PartiallySubstantiated,
     Unfounded,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Conclusion {
     pub finding: Finding,
     pub report: String,
@@ -86,7 +104,7 @@ pub struct Conclusion {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     Talk,
@@ -95,7 +113,7 @@ pub enum Method {
 }
 
 /// 澄清正名: how, to whom, when the organisation clears the cadre.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Clarification {
     pub methods: Vec<Method>,
     pub scope: String,
@@ -104,7 +122,7 @@ pub struct Clarification {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReferralCategory {
     FalseAccusation,
@@ -112,7 +130,7 @@ pub enum ReferralCategory {
     Rumour,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Referral {
     pub category: ReferralCategory,
     pub evidence: String,
@@ -120,11 +138,13 @@ pub struct Referral {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ClarificationRecords)]
 pub struct Records {
     pub allegation: Allegation,
-    /// Absent for anonymous reports.
+    /// Absent for anonymous reports. Readers see a [`ReporterView`] or nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ReporterView>)]
     pub reporter: Option<SealedReporter>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dismissal: Option<Dismissal>,

@@ -5,31 +5,31 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::records::{AppealResult, DecisionOutcome, Elements, RedLine};
-use crate::domain::workflow::parse_payload;
+use crate::domain::workflow::{WorkflowApi, parse_payload};
 use crate::domain::{FieldError, Refusal};
 
 pub use crate::domain::common::{MAX_TEXT, Nothing, Reason, Text};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSupplement {
     pub items: Text,
     pub due_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupplementMaterial {
     pub material: Text,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Accept {
     pub investigator_id: Text,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitFindings {
     pub elements: Elements,
@@ -39,14 +39,14 @@ pub struct SubmitFindings {
     pub notes: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RectificationOrder {
     pub requirements: Text,
     pub due_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decide {
     pub outcome: DecisionOutcome,
@@ -57,13 +57,13 @@ pub struct Decide {
     pub influence_period_months: Option<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Report {
     pub report: Text,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Verify {
     pub accepted: bool,
@@ -72,20 +72,20 @@ pub struct Verify {
     pub due_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Extend {
     pub due_at: DateTime<Utc>,
     pub reason: Text,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppealBody {
     pub grounds: Text,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecideAppeal {
     pub result: AppealResult,
@@ -177,6 +177,26 @@ fn done(event: Event, errors: Vec<FieldError>) -> Result<Event, Refusal> {
     } else {
         Err(Refusal::Invalid(errors))
     }
+}
+
+/// The fields of every event a person may send, as `Event::parse` reads them (timer
+/// events come from the service itself).
+pub fn api(api: WorkflowApi) -> WorkflowApi {
+    api.event::<RequestSupplement>("request_supplement")
+        .event::<SupplementMaterial>("supplement")
+        .event::<Reason>("reject_intake")
+        .event::<Accept>("accept")
+        .event::<SubmitFindings>("submit_findings")
+        .event::<Reason>("return_for_investigation")
+        .event::<Decide>("decide")
+        .event::<Report>("submit_rectification")
+        .event::<Verify>("verify_rectification")
+        .event::<Extend>("extend_rectification")
+        .event::<Reason>("refer_accountability")
+        .event::<AppealBody>("appeal")
+        .event::<DecideAppeal>("decide_appeal")
+        .event::<Reason>("close")
+        .event::<Reason>("withdraw")
 }
 
 impl Event {

@@ -17,7 +17,7 @@ use self::records::{Circumstance, Incident, Records, RedLine};
 use super::calendar::{Calendar, DayCount, Period};
 use super::workflow::{
     Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerKind, TimerSpec,
-    Workflow, WorkflowDef, authorize_filing, check_investigator, parse_payload,
+    Workflow, WorkflowApi, WorkflowDef, authorize_filing, check_investigator, parse_payload,
 };
 use super::{Actor, FieldError, Refusal, Role};
 
@@ -208,14 +208,14 @@ fn calendar_days() -> DayCount {
     DayCount::Calendar
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
     pub version: String,
     pub circumstances: Vec<CatalogueEntry>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogueEntry {
     pub code: String,
@@ -236,7 +236,7 @@ pub struct Exoneration {
     appeal_window: Period,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IncidentBody {
     title: Text,
@@ -244,8 +244,9 @@ struct IncidentBody {
     occurred_on: chrono::NaiveDate,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ExonerationFiling)]
 struct FilingBody {
     subject: SubjectBody,
     incident: IncidentBody,
@@ -315,6 +316,10 @@ impl Exoneration {
 impl Workflow for Exoneration {
     fn def(&self) -> &'static WorkflowDef {
         &DEF
+    }
+
+    fn api(&self) -> WorkflowApi {
+        events::api(WorkflowApi::new::<FilingBody, records::Records>())
     }
 
     fn catalogues(&self) -> Value {

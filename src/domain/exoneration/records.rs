@@ -5,14 +5,14 @@ use serde::{Deserialize, Serialize};
 
 /// An item of the circumstance catalogue, copied into the case at filing so the case
 /// keeps the text it was filed under.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Circumstance {
     pub code: String,
     pub text: String,
     pub source: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Incident {
     pub title: String,
@@ -22,7 +22,7 @@ pub struct Incident {
 
 pub use crate::domain::common::{Material, Note};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Supplement {
     pub items: String,
     pub due_at: DateTime<Utc>,
@@ -33,15 +33,16 @@ pub struct Supplement {
     pub material: Vec<Material>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ExonerationFinding)]
 pub enum Finding {
     Favourable,
     Unfavourable,
     Neutral,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Element {
     pub finding: Finding,
@@ -50,7 +51,7 @@ pub struct Element {
 }
 
 /// The six elements (六个要件, seed 004 #11).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Elements {
     pub motive: Element,
@@ -62,7 +63,7 @@ pub struct Elements {
 }
 
 /// Red lines (seed 000 §四.3, 002 #10, 004 #10): any one leaves only `deny`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RedLine {
     PoliticalDiscipline,
@@ -110,7 +111,7 @@ impl RedLine {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionOutcome {
     Exonerate,
@@ -136,7 +137,7 @@ impl DecisionOutcome {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Findings {
     pub elements: Elements,
     pub red_lines: Vec<RedLine>,
@@ -146,7 +147,7 @@ pub struct Findings {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
     pub outcome: DecisionOutcome,
     pub explanation: String,
@@ -161,7 +162,7 @@ pub struct Decision {
     pub via_appeal: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RectificationState {
     Ordered,
@@ -181,7 +182,7 @@ impl RectificationState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Verification {
     pub accepted: bool,
     pub comment: String,
@@ -189,7 +190,7 @@ pub struct Verification {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Extension {
     pub due_at: DateTime<Utc>,
     pub reason: String,
@@ -198,7 +199,7 @@ pub struct Extension {
 }
 
 /// 限期整改: the order, its state and its history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rectification {
     pub requirements: String,
     pub due_at: DateTime<Utc>,
@@ -212,7 +213,7 @@ pub struct Rectification {
     pub extensions: Vec<Extension>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppealResult {
     Uphold,
@@ -220,7 +221,7 @@ pub enum AppealResult {
     Remand,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Appeal {
     pub grounds: String,
     pub by: String,
@@ -238,7 +239,8 @@ pub struct Appeal {
 }
 
 /// Everything an exoneration case records beyond its columns.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ExonerationRecords)]
 pub struct Records {
     pub incident: Incident,
     pub circumstances: Vec<Circumstance>,
