@@ -271,25 +271,8 @@ async fn sigterm_stops_the_server_and_its_workers_cleanly() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let pid = server.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let stopped = Instant::now();
-    let status = loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(20),
-            "still running 20 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    sigterm(&server);
+    let status = wait_for_exit(&mut server, Duration::from_secs(20)).await;
     assert!(status.success(), "{status:?}");
     let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
     assert!(
@@ -297,3 +280,295 @@ async fn sigterm_stops_the_server_and_its_workers_cleanly() {
         "{log}"
     );
 }
+
+fn sigterm(server: &Server) {
+    let pid = server.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+}
+
+async fn wait_for_exit(server: &mut Server, limit: Duration) -> std::process::ExitStatus {
+    let stopped = Instant::now();
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            stopped.elapsed() < limit,
+            "still running {limit:?} after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A token from the binary's own `token` command.
+fn mint_with_binary(env: &std::collections::HashMap<String, String>, p: &Person) -> String {
+    let mut args = vec![
+        "token".to_string(),
+        "--sub".into(),
+        p.id.into(),
+        "--name".into(),
+        p.name.into(),
+        "--email".into(),
+        p.email(),
+        "--org".into(),
+        p.org.into(),
+    ];
+    for r in p.roles {
+        args.push("--role".into());
+        args.push(r.to_string());
+    }
+    let out = bin().args(&args).envs(env).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn start_server(
+    env: &std::collections::HashMap<String, String>,
+    dir: &std::path::Path,
+    log: &str,
+) -> Server {
+    let log = std::fs::File::create(dir.join(log)).unwrap();
+    Server(
+        bin()
+            .arg("serve")
+            .envs(env)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+async fn wait_until_up(client: &reqwest::Client, base: &str) {
+    let started = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the binary did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// SIGTERM while clients file cases and a request is half sent: the half-sent request is
+/// answered in full, every acknowledged case is there after a restart with its audit chain,
+/// no answer is a 5xx or cut short, the process exits 0, and the mail worker leaves no
+/// message half-sent: after the restart each mail is delivered exactly once.
+async fn sigterm_under_load_finishes_what_it_started(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let pg = match backend {
+        Backend::Postgres => Some(create_pg_database().unwrap()),
+        Backend::Sqlite => None,
+    };
+    let db_url = match &pg {
+        Some(pg) => pg.url.clone(),
+        None => format!("sqlite://{}/load.db", dir.path().display()),
+    };
+    let listen = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{listen}");
+    let env = test_env(
+        &db_url,
+        &[
+            ("RONGCUO_LISTEN", &listen),
+            ("RONGCUO_LOG_FORMAT", "json"),
+            ("RONGCUO_MAIL_DIR", "mail"),
+            ("RONGCUO_MAIL_POLL_MS", "20"),
+        ],
+    );
+    let mut server = start_server(&env, dir.path(), "first.log");
+    let client = reqwest::Client::new();
+    wait_until_up(&client, &base).await;
+    let cadre = mint_with_binary(&env, &ZHANG);
+    let admin = mint_with_binary(&env, &ADMIN);
+    // An intake officer to mail about each filing.
+    let r = client
+        .put(format!("{base}/api/v1/directory/u-intake-load"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({
+            "name": "受理", "email": "intake-load@example.cn", "roles": ["intake"],
+            "org": "anhui/hefei"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    // A request whose body is half sent when the signal comes.
+    let body = filing().to_string();
+    let (head, tail) = body.as_bytes().split_at(body.len() / 2);
+    let mut slow = tokio::net::TcpStream::connect(&listen).await.unwrap();
+    slow.write_all(
+        format!(
+            "POST /api/v1/exonerations HTTP/1.1\r\nHost: {listen}\r\nAuthorization: Bearer \
+             {cadre}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    slow.write_all(head).await.unwrap();
+
+    // Clients filing as fast as they can.
+    let stop_load = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let (client, base, cadre, stop) = (
+            reqwest::Client::new(),
+            base.clone(),
+            cadre.clone(),
+            stop_load.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let sent = client
+                    .post(format!("{base}/api/v1/exonerations"))
+                    .bearer_auth(&cadre)
+                    .json(&filing())
+                    .send()
+                    .await;
+                let Ok(r) = sent else {
+                    // Refused or closed before an answer: not acknowledged, fine.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                let status = r.status();
+                let text = match r.text().await {
+                    Ok(t) => t,
+                    Err(e) => panic!("an answer cut short ({status}): {e}"),
+                };
+                assert_eq!(status, 201, "{text}");
+                let v: Value = serde_json::from_str(&text).expect("a whole JSON answer");
+                acknowledged.push(v["id"].as_str().unwrap().to_string());
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    sigterm(&server);
+    // Longer than actix's shutdown tick (1 s): a server that did not wait for in-flight
+    // requests would have dropped this connection by now.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The half-sent request is in flight: finishing it gets its answer.
+    slow.write_all(tail).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match slow.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&answer);
+                    if text.contains("\r\n\r\n") && text.trim_end().ends_with('}') {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "the in-flight request: {answer}"
+    );
+    let slow_id = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        .and_then(|v| v["id"].as_str().map(str::to_string))
+        .expect("the in-flight request's case");
+
+    let status = wait_for_exit(&mut server, Duration::from_secs(30)).await;
+    assert!(status.success(), "{status:?}");
+    stop_load.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acknowledged = vec![slow_id];
+    for c in clients {
+        acknowledged.extend(c.await.unwrap());
+    }
+    assert!(
+        acknowledged.len() > 8,
+        "only {} filings",
+        acknowledged.len()
+    );
+    let log = std::fs::read_to_string(dir.path().join("first.log")).unwrap();
+    assert!(log.contains("mail worker stopped"), "{log}");
+
+    // Nothing half-sent was left behind by the worker.
+    let sending = outbox_rows(&db_url, "sending");
+    assert_eq!(sending, 0, "mails left in `sending`");
+
+    // After a restart: every acknowledged case, every chain intact, every mail once.
+    let _server = start_server(&env, dir.path(), "second.log");
+    wait_until_up(&client, &base).await;
+    for id in &acknowledged {
+        let r = client
+            .get(format!("{base}/api/v1/exonerations/{id}"))
+            .bearer_auth(&cadre)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "acknowledged case {id}");
+    }
+    let (code, out, err) = run(&["audit", "verify"], &env_pairs(&env));
+    assert_eq!(code, Some(0), "{out}{err}");
+    let started = Instant::now();
+    while outbox_rows(&db_url, "pending") + outbox_rows(&db_url, "sending") > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "mail not delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent = outbox_rows(&db_url, "sent");
+    assert!(
+        sent >= acknowledged.len(),
+        "{sent} mails for {} cases",
+        acknowledged.len()
+    );
+    let files = std::fs::read_dir(dir.path().join("mail")).unwrap().count();
+    assert_eq!(files, sent, "each mail written once");
+    drop(pg);
+}
+
+fn env_pairs(env: &std::collections::HashMap<String, String>) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Outbox rows in `state`, read straight from the database.
+fn outbox_rows(db_url: &str, state: &str) -> usize {
+    use diesel::prelude::*;
+    use rongcuo::db::schema::outbox::dsl;
+    let count = |c: &mut rongcuo::db::DbConnection| -> i64 {
+        match c {
+            rongcuo::db::DbConnection::Pg(c) => dsl::outbox
+                .filter(dsl::state.eq(state))
+                .count()
+                .get_result(c)
+                .unwrap(),
+            rongcuo::db::DbConnection::Sqlite(c) => dsl::outbox
+                .filter(dsl::state.eq(state))
+                .count()
+                .get_result(c)
+                .unwrap(),
+        }
+    };
+    let mut conn = if let Some(path) = db_url.strip_prefix("sqlite://") {
+        rongcuo::db::DbConnection::Sqlite(diesel::SqliteConnection::establish(path).unwrap())
+    } else {
+        rongcuo::db::DbConnection::Pg(diesel::PgConnection::establish(db_url).unwrap())
+    };
+    count(&mut conn) as usize
+}
+
+crate::on_both_backends!(sigterm_under_load_finishes_what_it_started);
