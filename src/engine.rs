@@ -102,6 +102,49 @@ impl From<DieselError> for TxError {
 
 const ATTEMPTS: usize = 5;
 
+/// The rows one step writes. They are decided on a read connection, outside any lock, and
+/// written in one short transaction that first checks the case is still at the version the
+/// decision was made on: a writer that lost the race decides again on fresh data.
+#[derive(Default)]
+struct Writes {
+    /// The case's new row and the version it must still be at.
+    update: Option<(CaseRow, i64)>,
+    cases: Vec<CaseRow>,
+    transitions: Vec<TransitionRow>,
+    outbox: Vec<crate::db::models::OutboxRow>,
+    /// Pending timers made moot: (id, when, why).
+    cancel_timers: Vec<(String, chrono::NaiveDateTime, &'static str)>,
+    timers: Vec<TimerRow>,
+    idempotency: Option<IdempotencyRow>,
+}
+
+impl Writes {
+    fn write(&self, conn: &mut DbConnection) -> Result<(), TxError> {
+        if let Some((row, expected)) = &self.update
+            && !repo::cases::update_guarded(conn, row, *expected)?
+        {
+            return Err(TxError::Retry);
+        }
+        for c in &self.cases {
+            repo::cases::insert(conn, c)?;
+        }
+        for t in &self.transitions {
+            repo::transitions::insert(conn, t)?;
+        }
+        repo::outbox::insert_all(conn, &self.outbox)?;
+        for (id, at, why) in &self.cancel_timers {
+            repo::timers::cancel(conn, id, *at, why)?;
+        }
+        for t in &self.timers {
+            repo::timers::insert(conn, t)?;
+        }
+        if let Some(row) = &self.idempotency {
+            repo::idempotency::insert(conn, row)?;
+        }
+        Ok(())
+    }
+}
+
 /// Directory look-ups for the machine, on the transaction's connection.
 struct DbLookup<'a> {
     conn: &'a mut DbConnection,
@@ -184,9 +227,11 @@ fn replay(
     }))
 }
 
+/// Stores the answer under its idempotency key (a second writer of the same key loses on
+/// the primary key, runs again, and replays this answer).
 fn remember(
     sealer: &Sealer,
-    conn: &mut DbConnection,
+    writes: &mut Writes,
     actor: &Actor,
     idem: &Option<Idempotency>,
     reply: &Reply,
@@ -199,18 +244,15 @@ fn remember(
                 reply.body.to_string().as_bytes(),
             )
             .map_err(AppError::internal)?;
-        repo::idempotency::insert(
-            conn,
-            &IdempotencyRow {
-                caller_id: actor.id.clone(),
-                key: idem.key.clone(),
-                fingerprint: idem.fingerprint.clone(),
-                status: reply.status as i32,
-                location: reply.location.clone(),
-                body,
-                created_at: now.naive_utc(),
-            },
-        )?;
+        writes.idempotency = Some(IdempotencyRow {
+            caller_id: actor.id.clone(),
+            key: idem.key.clone(),
+            fingerprint: idem.fingerprint.clone(),
+            status: reply.status as i32,
+            location: reply.location.clone(),
+            body,
+            created_at: now.naive_utc(),
+        });
     }
     Ok(())
 }
@@ -228,6 +270,7 @@ impl Engine {
         conn: &mut DbConnection,
         case: &Case,
         now: DateTime<Utc>,
+        writes: &mut Writes,
     ) -> Result<(), TxError> {
         let wf = self.workflow(&case.workflow)?;
         let mut desired = wf.timers(case);
@@ -260,7 +303,11 @@ impl Engine {
             .collect();
         for e in existing.iter().filter(|e| e.state == "pending") {
             if !wanted.contains(&key(&e.kind, &e.name, e.due_at)) {
-                repo::timers::cancel(conn, &e.id, naive_now, "the deadline changed or was met")?;
+                writes.cancel_timers.push((
+                    e.id.clone(),
+                    naive_now,
+                    "the deadline changed or was met",
+                ));
             }
         }
         for (spec, k) in desired.iter().zip(&wanted) {
@@ -270,26 +317,23 @@ impl Engine {
             {
                 continue;
             }
-            repo::timers::insert(
-                conn,
-                &TimerRow {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    case_id: case.id.clone(),
-                    kind: spec.kind.as_str().to_string(),
-                    name: spec.name.clone(),
-                    due_at: k.2,
-                    state: "pending".into(),
-                    lease_until: None,
-                    outcome: None,
-                    created_at: naive_now,
-                    fired_at: None,
-                },
-            )?;
+            writes.timers.push(TimerRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                case_id: case.id.clone(),
+                kind: spec.kind.as_str().to_string(),
+                name: spec.name.clone(),
+                due_at: k.2,
+                state: "pending".into(),
+                lease_until: None,
+                outcome: None,
+                created_at: naive_now,
+                fired_at: None,
+            });
         }
         Ok(())
     }
 
-    /// Appends the audit row and the outbox rows of one transition.
+    /// Plans the audit row, the outbox rows and the timers of one transition.
     #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
@@ -301,6 +345,7 @@ impl Engine {
         role: Role,
         payload: &Value,
         now: DateTime<Utc>,
+        writes: &mut Writes,
     ) -> Result<(), TxError> {
         let seq = case.version;
         let prev_hash = if seq == 1 {
@@ -326,7 +371,7 @@ impl Engine {
             hash: String::new(),
         };
         row.hash = audit::row_hash(&row);
-        repo::transitions::insert(conn, &row)?;
+        writes.transitions.push(row);
         let wf = self.workflow(&case.workflow)?;
         let rows = self
             .notifier
@@ -335,20 +380,34 @@ impl Engine {
                 notify::NotifyError::Db(e) => TxError::from(e),
                 notify::NotifyError::Render(m) => TxError::App(AppError::internal(m)),
             })?;
-        repo::outbox::insert_all(conn, &rows)?;
-        self.reconcile_timers(conn, case, now)?;
+        writes.outbox.extend(rows);
+        self.reconcile_timers(conn, case, now, writes)?;
         Ok(())
     }
 
-    /// Runs `f` in a write transaction, again on a lost race, at most [`ATTEMPTS`] times.
-    async fn with_retries<F>(&self, f: F) -> Result<Reply, AppError>
+    /// Decides with `decide` on a read connection, then writes what it decided in one
+    /// transaction; again on a lost race, at most [`ATTEMPTS`] times.
+    async fn with_retries<F>(&self, decide: F) -> Result<Reply, AppError>
     where
-        F: Fn(&Engine, &mut DbConnection) -> Result<Reply, TxError> + Send + Sync + Clone + 'static,
+        F: Fn(&Engine, &mut DbConnection) -> Result<(Reply, Writes), TxError>
+            + Send
+            + Sync
+            + Clone
+            + 'static,
     {
         for _ in 0..ATTEMPTS {
             let engine = self.clone();
-            let f = f.clone();
-            let out = self.db.write(move |conn| f(&engine, conn)).await;
+            let decide = decide.clone();
+            let out = self
+                .db
+                .read_then_write(
+                    move |conn| decide(&engine, conn),
+                    |conn, (reply, writes): (Reply, Writes)| {
+                        writes.write(conn)?;
+                        Ok(reply)
+                    },
+                )
+                .await;
             match out {
                 Ok(reply) => return Ok(reply),
                 Err(TxError::App(e)) => return Err(e),
@@ -372,13 +431,14 @@ impl Engine {
         let name = self.workflow(workflow)?.def().name;
         self.with_retries(move |engine, conn| {
             if let Some(reply) = replay(&engine.sealer, conn, &actor, &idem)? {
-                return Ok(reply);
+                return Ok((reply, Writes::default()));
             }
             let wf = engine.workflow(name)?;
             let now = engine.clock.now();
             let filing = wf.file(&actor, &body, now, uuid::Uuid::now_v7().to_string())?;
             let case = filing.case;
-            repo::cases::insert(conn, &CaseRow::from_case(&case))?;
+            let mut writes = Writes::default();
+            writes.cases.push(CaseRow::from_case(&case));
             engine.record(
                 conn,
                 &case,
@@ -388,6 +448,7 @@ impl Engine {
                 case.applicant.role,
                 &filing.payload,
                 now,
+                &mut writes,
             )?;
             let available = workflow::available_events(wf, &actor, &case, now);
             let reply = Reply {
@@ -397,8 +458,8 @@ impl Engine {
                 version: Some(case.version),
                 replayed: false,
             };
-            remember(&engine.sealer, conn, &actor, &idem, &reply, now)?;
-            Ok(reply)
+            remember(&engine.sealer, &mut writes, &actor, &idem, &reply, now)?;
+            Ok((reply, writes))
         })
         .await
         .inspect(|r| {
@@ -440,9 +501,10 @@ impl Engine {
             ));
         };
         let name = def.name;
+        let logged_id = case_id.clone();
         self.with_retries(move |engine, conn| {
             if let Some(reply) = replay(&engine.sealer, conn, &actor, &idem)? {
-                return Ok(reply);
+                return Ok((reply, Writes::default()));
             }
             let wf = engine.workflow(name)?;
             let now = engine.clock.now();
@@ -481,14 +543,15 @@ impl Engine {
             next.decider_id = step.decider_id;
             next.overdue = step.overdue;
             next.updated_at = now;
-            if !repo::cases::update_guarded(conn, &CaseRow::from_case(&next), case.version)? {
-                return Err(TxError::Retry);
-            }
-            engine.record(conn, &next, event, Some(&case.state), &actor, role, &step.payload, now)?;
+            let mut writes = Writes {
+                update: Some((CaseRow::from_case(&next), case.version)),
+                ..Writes::default()
+            };
+            engine.record(conn, &next, event, Some(&case.state), &actor, role, &step.payload, now, &mut writes)?;
             if let Some(filing) = linked {
                 let lc = filing.case;
-                repo::cases::insert(conn, &CaseRow::from_case(&lc))?;
-                engine.record(conn, &lc, "create", None, &actor, lc.applicant.role, &filing.payload, now)?;
+                writes.cases.push(CaseRow::from_case(&lc));
+                engine.record(conn, &lc, "create", None, &actor, lc.applicant.role, &filing.payload, now, &mut writes)?;
             }
             let available = workflow::available_events(wf, &actor, &next, now);
             let reply = Reply {
@@ -498,13 +561,13 @@ impl Engine {
                 version: Some(next.version),
                 replayed: false,
             };
-            remember(&engine.sealer, conn, &actor, &idem, &reply, now)?;
-            tracing::info!(case.id = %next.id, event, from = %case.state, to = %next.state, actor = %actor.id, "transition applied");
-            Ok(reply)
+            remember(&engine.sealer, &mut writes, &actor, &idem, &reply, now)?;
+            Ok((reply, writes))
         })
         .await
         .inspect(|r| {
             if !r.replayed {
+                tracing::info!(case.id = %logged_id, event, version = r.version, "transition applied");
                 crate::metrics::transition(name, event);
             }
         })

@@ -290,6 +290,32 @@ impl Db {
         .map_err(|_| DbError::Task)?
     }
 
+    /// Runs `decide` on a reader connection, then `write` with what it decided inside one
+    /// write transaction: the writer (SQLite's only one) is held for the writes alone.
+    /// Both run in one blocking task, off the async workers.
+    pub async fn read_then_write<T, U, E, F, W>(&self, decide: F, write: W) -> Result<U, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        W: FnOnce(&mut DbConnection, T) -> Result<U, E> + Send + 'static,
+        T: Send + 'static,
+        U: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let db = self.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let decided = {
+                let mut conn = db.reader.get().map_err(DbError::from)?;
+                decide(&mut conn)?
+            };
+            let mut conn = db.writer.get().map_err(DbError::from)?;
+            transaction(&mut conn, |c| write(c, decided))
+        })
+        .await
+        .map_err(|_| DbError::Task)?
+    }
+
     /// Blocking form of [`Db::write`], for the command line and workers' threads.
     pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
     where
