@@ -42,10 +42,21 @@ pub fn for_case(
 ) -> QueryResult<Vec<Recipient>> {
     let mut found: Vec<Recipient> = Vec::new();
     let subject_org = OrgPath::parse(&case.subject.org).ok();
+    // The subject and the applicant are often one person: look each id up once.
+    let mut people: Vec<(String, Option<crate::db::models::PersonRow>)> = Vec::new();
+    let mut person =
+        |conn: &mut DbConnection, id: &str| -> QueryResult<Option<crate::db::models::PersonRow>> {
+            if let Some((_, p)) = people.iter().find(|(i, _)| i == id) {
+                return Ok(p.clone());
+            }
+            let p = repo::people::find_by_id(conn, id)?;
+            people.push((id.to_string(), p.clone()));
+            Ok(p)
+        };
     for kind in kinds {
         match kind {
             RecipientKind::Subject => {
-                let mut r = match repo::people::find_by_id(conn, &case.subject.id)? {
+                let mut r = match person(conn, &case.subject.id)? {
                     Some(p) => from_row(p, "subject"),
                     None => Recipient {
                         id: Some(case.subject.id.clone()),
@@ -66,7 +77,7 @@ pub fn for_case(
                 r.name = case.subject.name.clone();
                 found.push(r);
             }
-            RecipientKind::Applicant => match repo::people::find_by_id(conn, &case.applicant.id)? {
+            RecipientKind::Applicant => match person(conn, &case.applicant.id)? {
                 Some(p) => found.push(from_row(p, "applicant")),
                 None => found.push(Recipient {
                     id: Some(case.applicant.id.clone()),
@@ -78,7 +89,7 @@ pub fn for_case(
             },
             RecipientKind::Investigator => {
                 if let Some(id) = &case.investigator_id
-                    && let Some(p) = repo::people::find_by_id(conn, id)?
+                    && let Some(p) = person(conn, id)?
                 {
                     found.push(from_row(p, "investigator"));
                 }
