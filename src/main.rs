@@ -1,5 +1,8 @@
 use std::process::ExitCode;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use rongcuo::auth::{Claims, Keys};
 use rongcuo::cli::{AuditAction, Cli, Command, WorkflowsAction};
