@@ -36,6 +36,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_MAIL_LEASE_MS", "mail.lease_ms"),
     ("RONGCUO_MAIL_RETRY_BASE_MS", "mail.retry_base_ms"),
     ("RONGCUO_MAIL_MAX_ATTEMPTS", "mail.max_attempts"),
+    ("RONGCUO_MAIL_CONCURRENCY", "mail.concurrency"),
+    ("RONGCUO_MAIL_SEND_TIMEOUT_MS", "mail.send_timeout_ms"),
     ("RONGCUO_TIMER_INTERVAL_MS", "timers.interval_ms"),
     ("RONGCUO_TIMERS_ENABLED", "timers.enabled"),
     ("RONGCUO_REMINDER_DAYS", "timers.reminder_days"),
@@ -126,6 +128,10 @@ pub struct Mail {
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
     pub max_attempts: i32,
+    /// Mails sent at once by one worker.
+    pub concurrency: usize,
+    /// Longest one SMTP exchange may take before it counts as a transient failure.
+    pub send_timeout_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -368,6 +374,15 @@ impl Settings {
         }
         if !(1..=100).contains(&self.mail.max_attempts) {
             return bad("mail.max_attempts", "must be between 1 and 100".into());
+        }
+        if !(1..=64).contains(&self.mail.concurrency) {
+            return bad("mail.concurrency", "must be between 1 and 64".into());
+        }
+        if !(100..=600_000).contains(&self.mail.send_timeout_ms) {
+            return bad(
+                "mail.send_timeout_ms",
+                "must be between 100 and 600000".into(),
+            );
         }
         if let Err(e) = crate::notify::mailer::from_mailbox(&self.mail.from) {
             return bad("mail.from", e);

@@ -44,9 +44,15 @@ impl Mailer {
                 mail.outbox_dir.clone(),
             ));
         }
+        // No more open connections than mails in flight: an idle pooled connection holds a
+        // relay's connection slot.
+        let pool = lettre::transport::smtp::PoolConfig::new()
+            .max_size(mail.concurrency.max(1) as u32)
+            .idle_timeout(Duration::from_secs(30));
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&mail.smtp_url)
             .map_err(|e| format!("configuration key `mail.smtp_url`: {e}"))?
-            .timeout(Some(Duration::from_secs(15)));
+            .timeout(Some(Duration::from_secs(15)))
+            .pool_config(pool);
         if !mail.tls_ca_file.is_empty() {
             builder = builder.tls(tls_with_ca(&mail.smtp_url, &mail.tls_ca_file)?);
         }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use lettre::message::Mailbox;
 use tokio::sync::watch;
 
@@ -21,6 +22,10 @@ pub struct WorkerConfig {
     pub retry_base: chrono::Duration,
     pub retry_max: chrono::Duration,
     pub max_attempts: i32,
+    /// Mails of a batch in flight at once (each SMTP exchange waits on the network).
+    pub concurrency: usize,
+    /// Longest one send may take before it counts as a transient failure.
+    pub send_timeout: Duration,
 }
 
 impl WorkerConfig {
@@ -32,6 +37,8 @@ impl WorkerConfig {
             retry_base: chrono::Duration::milliseconds(mail.retry_base_ms as i64),
             retry_max: chrono::Duration::milliseconds(mail.retry_max_ms as i64),
             max_attempts: mail.max_attempts,
+            concurrency: mail.concurrency.max(1),
+            send_timeout: Duration::from_millis(mail.send_timeout_ms),
         }
     }
 
@@ -54,6 +61,12 @@ pub struct Worker {
     pub from: Mailbox,
     pub clock: Clock,
     pub config: WorkerConfig,
+}
+
+enum Outcome {
+    Sent,
+    Retried,
+    Dead,
 }
 
 /// What one pass did.
@@ -86,9 +99,42 @@ impl Worker {
             .db
             .write(move |c| Ok::<_, DbError>(repo::outbox::claim_due(c, now, lease_until, batch)?))
             .await?;
+        let outcomes: Vec<Result<Outcome, DbError>> = futures_util::stream::iter(rows)
+            .map(|row| self.deliver(row))
+            .buffer_unordered(self.config.concurrency)
+            .collect()
+            .await;
         let mut pass = Pass::default();
-        for row in rows {
-            let result = self.mailer.send(&self.from, &row).await;
+        for outcome in outcomes {
+            match outcome? {
+                Outcome::Sent => pass.sent += 1,
+                Outcome::Retried => pass.retried += 1,
+                Outcome::Dead => pass.dead += 1,
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Sends one claimed row and records the result.
+    async fn deliver(&self, row: crate::db::models::OutboxRow) -> Result<Outcome, DbError> {
+        {
+            // lettre bounds only the connect; a relay that stops answering mid-exchange
+            // must not hold the batch (and shutdown) forever.
+            let result = match tokio::time::timeout(
+                self.config.send_timeout,
+                self.mailer.send(&self.from, &row),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(SendError {
+                    permanent: false,
+                    message: format!(
+                        "no answer from the SMTP server within {} ms",
+                        self.config.send_timeout.as_millis()
+                    ),
+                }),
+            };
             let (id, attempts) = (row.id.clone(), row.attempts);
             match result {
                 Ok(()) => {
@@ -104,7 +150,7 @@ impl Worker {
                         .await?;
                     tracing::info!(outbox.id = %row.id, case.id = %row.case_id, relation = %row.relation, "mail sent");
                     crate::metrics::mail("sent");
-                    pass.sent += 1;
+                    Ok(Outcome::Sent)
                 }
                 Err(SendError { permanent, message }) => {
                     let give_up = permanent || row.attempts >= self.config.max_attempts;
@@ -121,16 +167,15 @@ impl Worker {
                     if give_up {
                         tracing::error!(outbox.id = %row.id, attempts = row.attempts, permanent, error = %message, "mail dead");
                         crate::metrics::mail("dead");
-                        pass.dead += 1;
+                        Ok(Outcome::Dead)
                     } else {
                         tracing::warn!(outbox.id = %row.id, attempts = row.attempts, error = %message, "mail failed, will retry");
                         crate::metrics::mail("failed");
-                        pass.retried += 1;
+                        Ok(Outcome::Retried)
                     }
                 }
             }
         }
-        Ok(pass)
     }
 
     /// Runs until `shutdown` turns true; finishes the batch in hand first.

@@ -22,7 +22,38 @@ crate::on_both_backends!(
     mail_reaches_a_separate_smtp_server_process,
     without_smtp_mails_are_written_as_eml_files,
     mail_goes_over_starttls_with_auth_to_a_relay_with_a_private_ca,
+    a_relay_that_never_answers_is_a_retried_failure_not_a_hang,
 );
+
+/// A server that accepts the connection and then says nothing (lettre bounds only the
+/// connect): each send gives up after `mail.send_timeout_ms`, the row is retried later,
+/// and the worker goes on.
+async fn a_relay_that_never_answers_is_a_retried_failure_not_a_hang(backend: Backend) {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("smtp://127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for conn in silent.incoming().flatten() {
+            keep.lock().unwrap().push(conn);
+        }
+    });
+    let mut env = fast_mail(&url);
+    env.push(("RONGCUO_MAIL_SEND_TIMEOUT_MS", "300".into()));
+    env.push(("RONGCUO_MAIL_RETRY_BASE_MS", "60000".into()));
+    let app = app_with(backend, &env).await;
+    app.file(&ZHANG, &filing()).await;
+    eventually(20, "each mail failed once, to be retried", async || {
+        let r = rows(&app).await;
+        !r.is_empty() && r.iter().all(|r| r.state == "pending" && r.attempts == 1)
+    })
+    .await;
+    for r in rows(&app).await {
+        let error = r.last_error.unwrap_or_default();
+        assert!(error.contains("no answer from the SMTP server"), "{error}");
+    }
+    assert!(!held.lock().unwrap().is_empty(), "the worker did connect");
+}
 
 async fn rows(app: &TestApp) -> Vec<OutboxRow> {
     app.db()
@@ -291,6 +322,8 @@ async fn a_worker_killed_between_send_and_mark_resends_once_with_the_same_messag
             ("RONGCUO_SMTP_URL", url.as_str()),
             ("RONGCUO_MAIL_LEASE_MS", "300"),
             ("RONGCUO_MAIL_POLL_MS", "50"),
+            // One mail at a time, so exactly one is caught between send and mark.
+            ("RONGCUO_MAIL_CONCURRENCY", "1"),
         ],
     );
     let worker = || {

@@ -141,7 +141,9 @@ impl SmtpSink {
             .with_name("localhost")
             .with_ssl(ssl)
             .unwrap()
-            .with_num_threads(4)
+            // A thread per connection: enough for two replicas' pooled connections
+            // (mail.concurrency each), so the sink is never what makes a test wait.
+            .with_num_threads(16)
             .with_tcp_listener(listener);
         if auth {
             server.with_auth(mailin_embedded::AuthMechanism::Plain);
