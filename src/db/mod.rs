@@ -144,6 +144,10 @@ impl r2d2::ManageConnection for Manager {
                     "PRAGMA journal_mode = WAL;",
                     "PRAGMA synchronous = NORMAL;",
                     "PRAGMA foreign_keys = ON;",
+                    // Read through a shared mapping of the file rather than each
+                    // connection's own small page cache: 16 readers scanning a list page
+                    // otherwise copy the same pages in and out of 16 caches (BENCHMARKS.md).
+                    "PRAGMA mmap_size = 1073741824;",
                 ];
                 if self.read_only {
                     pragmas.push("PRAGMA query_only = ON;");
@@ -305,6 +309,12 @@ impl Db {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
+            if db.backend == Backend::Postgres {
+                // One pool: keep the connection for both steps (one checkout, not two).
+                let mut conn = db.writer.get().map_err(DbError::from)?;
+                let decided = decide(&mut conn)?;
+                return transaction(&mut conn, |c| write(c, decided));
+            }
             let decided = {
                 let mut conn = db.reader.get().map_err(DbError::from)?;
                 decide(&mut conn)?
