@@ -1,0 +1,1093 @@
+//! `bench/run.sh` (or `cargo run --release --example bench -- --help`): measures the service
+//! against the limit its database sets, in one run, and prints BENCHMARKS.md-ready tables.
+//!
+//! For each backend: a fresh database, `size` seeded cases (for the list), the release binary
+//! serving HTTP; then at 1, 4, 16 and 64 clients, `runs` times each: filing cases,
+//! applying a transition to distinct cases just filed, reading one case, a filtered list
+//! page. The limit is the same write work as one transition (update the guarded case row,
+//! insert its audit row, insert its outbox rows) done straight against the database:
+//! pgbench with a custom script on PostgreSQL, the service's own connection code on SQLite.
+//! Then the outbox worker's delivery rate to an SMTP sink, and the server's peak RSS.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
+use serde_json::{Value, json};
+
+const SECRET: &str = "bench-secret-0123456789abcdef0123";
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    about = "Service versus database limit, in one run",
+    args_override_self = true
+)]
+struct Args {
+    /// The service binary (build it with `cargo build --release`).
+    #[arg(long, default_value = "target/release/rongcuo")]
+    bin: PathBuf,
+    /// Cases seeded for the list benchmark.
+    #[arg(long, default_value_t = 1_000_000)]
+    size: u64,
+    /// Seconds per measured point.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Runs per point; the tables show medians.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Concurrent clients.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
+    clients: Vec<usize>,
+    /// sqlite, postgres or both.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    backends: Vec<String>,
+    /// PostgreSQL server to create the benchmark database on.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres: String,
+    /// Where to write the tables (also printed).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Which scenarios: file, transition, read, list (filing always runs: it makes the
+    /// cases the transitions move).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "file,transition,read,list"
+    )]
+    scenarios: Vec<String>,
+    /// Seconds the outbox worker delivers to the SMTP sink.
+    #[arg(long, default_value_t = 5.0)]
+    mail_seconds: f64,
+}
+
+/// One measured point.
+#[derive(Clone, Debug, Default)]
+struct Sample {
+    ok: usize,
+    errors: usize,
+    elapsed: f64,
+    /// CPU seconds used meanwhile by the service, the database server and this program.
+    cpu: Cpu,
+    /// Latencies in microseconds, sorted.
+    latencies: Vec<u32>,
+}
+
+impl Sample {
+    /// Adds one client's counts to the total.
+    fn absorb(&mut self, s: Sample) {
+        self.ok += s.ok;
+        self.errors += s.errors;
+        self.latencies.extend(s.latencies);
+    }
+
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.max(1e-9)
+    }
+    fn pct(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i] as f64 / 1000.0
+    }
+}
+
+/// CPU seconds (user + system) of the service, PostgreSQL's processes and the load generator.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cpu {
+    service: f64,
+    database: f64,
+    generator: f64,
+}
+
+fn ticks_of(stat: &str) -> f64 {
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let t = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (t(11) + t(12)) / 100.0
+}
+
+fn cpu_now(service: u32) -> Cpu {
+    let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let mut database = 0.0;
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.chars().all(|c| c.is_ascii_digit()) {
+                let stat = read(&name);
+                if stat.contains("(postgres)") {
+                    database += ticks_of(&stat);
+                }
+            }
+        }
+    }
+    Cpu {
+        service: ticks_of(&read(&service.to_string())),
+        database,
+        generator: ticks_of(&read("self")),
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.retain(|x| !x.is_nan());
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Peak resident set size so far, in MiB.
+    fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(f64::NAN)
+    }
+}
+
+fn env_for(db_url: &str, listen: &str, dir: &Path) -> HashMap<String, String> {
+    let workflows = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    [
+        ("RONGCUO_LISTEN", listen.to_string()),
+        ("RONGCUO_DATABASE_URL", db_url.to_string()),
+        ("RONGCUO_JWT_SECRET", SECRET.to_string()),
+        ("RONGCUO_WORKFLOWS_DIR", workflows.display().to_string()),
+        ("RONGCUO_MAIL_DELIVER", "false".to_string()),
+        ("RONGCUO_MAIL_DIR", dir.join("mail").display().to_string()),
+        ("RONGCUO_PUBLIC_URL", "http://rongcuo.bench".to_string()),
+        ("RONGCUO_DATABASE_POOL_SIZE", "16".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn start(args: &Args, env: &HashMap<String, String>, dir: &Path, what: &str) -> Server {
+    let log = std::fs::File::create(dir.join(format!("{what}.log"))).unwrap();
+    let child = Command::new(&args.bin)
+        .arg(what)
+        .envs(env)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", args.bin.display()));
+    Server { child }
+}
+
+async fn wait_up(client: &reqwest::Client, base: &str) {
+    let t = Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the service did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn token(keys: &rongcuo::auth::Keys, id: &str, role: &str, org: &str) -> String {
+    let now = chrono::Utc::now().timestamp();
+    keys.mint(&rongcuo::auth::Claims {
+        sub: id.into(),
+        name: format!("测试{id}"),
+        email: format!("{id}@example.cn"),
+        roles: vec![role.into()],
+        org: org.into(),
+        iss: "rongcuo".into(),
+        aud: "rongcuo".into(),
+        exp: now + 24 * 3600,
+        iat: now,
+        nbf: None,
+    })
+    .unwrap()
+}
+
+fn filing(cadre: &str) -> Value {
+    json!({
+        "subject": {"id": cadre, "name": format!("测试{cadre}"), "email": format!("{cadre}@example.cn"),
+                    "org": "anhui/hefei/finance", "position": "科长"},
+        "incident": {"title": "先行先试的招标改革", "description": "为加快项目进度，先检查后招标，程序上有瑕疵。",
+                     "occurred_on": "2026-03-01"},
+        "circumstances": ["sanming-1"],
+        "remedial_actions": "已补办手续并完成整改。",
+    })
+}
+
+/// What each client does per request.
+#[derive(Clone)]
+enum Work {
+    File,
+    Transition(Arc<Vec<String>>, Arc<AtomicUsize>),
+    Read(String),
+    List,
+}
+
+/// Runs `clients` loops of `work` for `seconds` (after a short warm-up).
+async fn load(
+    base: &str,
+    tokens: &Tokens,
+    work: Work,
+    clients: usize,
+    seconds: f64,
+    service: u32,
+) -> Sample {
+    let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap();
+        let (base, tokens, work, stop, measuring) = (
+            base.to_string(),
+            tokens.clone(),
+            work.clone(),
+            stop.clone(),
+            measuring.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut s = Sample::default();
+            let body = filing(&tokens.cadre_id);
+            let transition = json!({"event": "request_supplement", "items": "请补充会议纪要",
+                                   "due_at": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339()});
+            while !stop.load(Ordering::Relaxed) {
+                let req = match &work {
+                    Work::File => client
+                        .post(format!("{base}/api/v1/exonerations"))
+                        .bearer_auth(&tokens.cadre)
+                        .json(&body),
+                    Work::Transition(ids, next) => {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(id) = ids.get(i) else { break };
+                        client
+                            .post(format!("{base}/api/v1/exonerations/{id}/transitions"))
+                            .bearer_auth(&tokens.intake)
+                            .json(&transition)
+                    }
+                    Work::Read(id) => client
+                        .get(format!("{base}/api/v1/exonerations/{id}"))
+                        .bearer_auth(&tokens.cadre),
+                    Work::List => client
+                        .get(format!(
+                            "{base}/api/v1/exonerations?state=filed&org=p7&limit=20"
+                        ))
+                        .bearer_auth(&tokens.lister),
+                };
+                let t = Instant::now();
+                let r = req.send().await;
+                let ok = match r {
+                    Ok(r) if r.status().is_success() => {
+                        r.bytes().await.map(|b| b.len() > 2).unwrap_or(false)
+                    }
+                    Ok(r) => {
+                        if s.errors < 3 {
+                            eprintln!(
+                                "  error {}: {}",
+                                r.status(),
+                                r.text().await.unwrap_or_default()
+                            );
+                        }
+                        false
+                    }
+                    Err(_) => false,
+                };
+                let micros = t.elapsed().as_micros().min(u32::MAX as u128) as u32;
+                if measuring.load(Ordering::Relaxed) {
+                    if ok {
+                        s.ok += 1;
+                        s.latencies.push(micros);
+                    } else {
+                        s.errors += 1;
+                    }
+                }
+            }
+            s
+        }));
+    }
+    // Warm-up, then measure.
+    tokio::time::sleep(Duration::from_secs_f64((seconds * 0.15).min(1.0))).await;
+    measuring.store(true, Ordering::Relaxed);
+    let t = Instant::now();
+    let before = cpu_now(service);
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    measuring.store(false, Ordering::Relaxed);
+    let after = cpu_now(service);
+    let elapsed = t.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut total = Sample {
+        elapsed,
+        cpu: Cpu {
+            service: after.service - before.service,
+            database: after.database - before.database,
+            generator: after.generator - before.generator,
+        },
+        ..Default::default()
+    };
+    for t in tasks {
+        total.absorb(t.await.unwrap());
+    }
+    total.latencies.sort_unstable();
+    total
+}
+
+#[derive(Clone)]
+struct Tokens {
+    cadre_id: String,
+    cadre: String,
+    intake: String,
+    lister: String,
+    admin: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Text1 {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    t: String,
+}
+
+enum Backend {
+    Sqlite { path: PathBuf },
+    Postgres { admin: String, name: String },
+}
+
+impl Backend {
+    fn url(&self) -> String {
+        match self {
+            Backend::Sqlite { path } => format!("sqlite://{}", path.display()),
+            Backend::Postgres { admin, name } => replace_db(admin, name),
+        }
+    }
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite { .. } => "SQLite",
+            Backend::Postgres { .. } => "PostgreSQL",
+        }
+    }
+    fn connect(&self) -> rongcuo::db::DbConnection {
+        match self {
+            Backend::Sqlite { path } => rongcuo::db::DbConnection::Sqlite(
+                diesel::SqliteConnection::establish(&path.display().to_string()).unwrap(),
+            ),
+            Backend::Postgres { .. } => {
+                rongcuo::db::DbConnection::Pg(PgConnection::establish(&self.url()).unwrap())
+            }
+        }
+    }
+}
+
+fn replace_db(url: &str, name: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+fn count(conn: &mut rongcuo::db::DbConnection, sql: &str) -> i64 {
+    match conn {
+        rongcuo::db::DbConnection::Pg(c) => sql_query(sql).get_result::<Count>(c).unwrap().n,
+        rongcuo::db::DbConnection::Sqlite(c) => sql_query(sql).get_result::<Count>(c).unwrap().n,
+    }
+}
+
+fn text(conn: &mut rongcuo::db::DbConnection, sql: &str) -> String {
+    match conn {
+        rongcuo::db::DbConnection::Pg(c) => sql_query(sql).get_result::<Text1>(c).unwrap().t,
+        rongcuo::db::DbConnection::Sqlite(c) => sql_query(sql).get_result::<Text1>(c).unwrap().t,
+    }
+}
+
+fn sql_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `size` exoneration cases in 3,100 units under 31 provinces, each with the records of a
+/// real filing (`data`), ids `seed-0000000001`…
+fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data: &str) {
+    let data = sql_literal(data);
+    let sql = match backend {
+        Backend::Postgres { .. } => format!(
+            "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email,
+                subject_org, subject_position, applicant_id, applicant_name, applicant_email,
+                applicant_role, investigator_id, decider_id, title, overdue, catalogue_version, data,
+                created_at, updated_at, search_text)
+             SELECT 'seed-' || lpad(i::text, 10, '0'), 'exoneration',
+                (ARRAY['filed','investigating','deliberating','exonerated','closed'])[1 + i % 5], 1,
+                'u-' || (i % 200000), '干部', 'x@example.cn',
+                'p' || (i % 31) || '/c' || (i % 310) || '/u' || (i % 3100), '科员',
+                'u-' || (i % 200000), '干部', 'x@example.cn', 'cadre',
+                CASE WHEN i % 3 = 0 THEN 'inv-' || (i % 700) END, NULL, '案件 ' || i, i % 97 = 0,
+                '2026.1', {data},
+                timestamp '2023-01-01' + i * interval '1 minute',
+                timestamp '2023-01-01' + i * interval '1 minute',
+                'case ' || i || ' 先检查后招标 description ' || (i % 1000)
+             FROM generate_series(1, {size}) AS i;
+             ANALYZE;"
+        ),
+        Backend::Sqlite { .. } => format!(
+            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {size})
+             INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email,
+                subject_org, subject_position, applicant_id, applicant_name, applicant_email,
+                applicant_role, investigator_id, decider_id, title, overdue, catalogue_version, data,
+                created_at, updated_at, search_text)
+             SELECT printf('seed-%010d', i), 'exoneration',
+                CASE i % 5 WHEN 0 THEN 'filed' WHEN 1 THEN 'investigating' WHEN 2 THEN 'deliberating'
+                           WHEN 3 THEN 'exonerated' ELSE 'closed' END, 1,
+                'u-' || (i % 200000), '干部', 'x@example.cn',
+                'p' || (i % 31) || '/c' || (i % 310) || '/u' || (i % 3100), '科员',
+                'u-' || (i % 200000), '干部', 'x@example.cn', 'cadre',
+                CASE WHEN i % 3 = 0 THEN 'inv-' || (i % 700) END, NULL, '案件 ' || i, i % 97 = 0,
+                '2026.1', {data},
+                datetime('2023-01-01', '+' || i || ' minutes'),
+                datetime('2023-01-01', '+' || i || ' minutes'),
+                'case ' || i || ' 先检查后招标 description ' || (i % 1000)
+             FROM s;
+             ANALYZE;"
+        ),
+    };
+    conn.batch_execute(&sql).unwrap();
+}
+
+/// The limit moves the first `HOT` seeded cases, a working set as warm as the cases the
+/// service moves (just filed), not a random walk over a cold table.
+const HOT: u64 = 20_000;
+
+/// The write work of one transition, as measured in the service's database.
+struct Shape {
+    outbox_per_transition: f64,
+    payload: usize,
+    body_text: usize,
+    body_html: usize,
+}
+
+fn shape(conn: &mut rongcuo::db::DbConnection) -> Shape {
+    let transitions = count(
+        conn,
+        "SELECT COUNT(*) AS n FROM transitions WHERE event = 'request_supplement'",
+    )
+    .max(1);
+    let mails = count(
+        conn,
+        "SELECT COUNT(*) AS n FROM outbox o JOIN transitions t ON t.case_id = o.case_id AND t.seq = o.seq
+         WHERE t.event = 'request_supplement'",
+    );
+    let avg = |conn: &mut rongcuo::db::DbConnection, col: &str, table: &str| -> usize {
+        count(
+            conn,
+            &format!(
+                "SELECT CAST(COALESCE(AVG(LENGTH({col})), 0) AS BIGINT) AS n FROM {table} WHERE seq = 2"
+            ),
+        ) as usize
+    };
+    Shape {
+        outbox_per_transition: mails as f64 / transitions as f64,
+        payload: avg(conn, "payload", "transitions"),
+        body_text: avg(conn, "body_text", "outbox"),
+        body_html: avg(conn, "body_html", "outbox"),
+    }
+}
+
+/// The limit on PostgreSQL: pgbench, the same writes as one transition.
+fn pg_limit(
+    backend: &Backend,
+    shape: &Shape,
+    size: u64,
+    clients: usize,
+    seconds: f64,
+    dir: &Path,
+) -> Sample {
+    let mails = shape.outbox_per_transition.round().max(0.0) as usize;
+    let mut script = String::from(
+        "\\set n random(1, :size)\n\
+         BEGIN;\n\
+         UPDATE cases SET state = 'needs_supplement', version = version + 1, updated_at = now(), \
+         overdue = false WHERE id = 'seed-' || lpad(:n::text, 10, '0') RETURNING version AS v \\gset\n\
+         SELECT hash FROM transitions WHERE case_id = 'seed-' || lpad(:n::text, 10, '0') \
+         ORDER BY seq DESC LIMIT 1;\n",
+    );
+    script.push_str(&format!(
+        "INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id, actor_role, \
+         payload, at, prev_hash, hash) VALUES ('seed-' || lpad(:n::text, 10, '0'), :v, \
+         'request_supplement', 'filed', 'needs_supplement', 'u-intake', 'intake', repeat('p', {}), \
+         now(), repeat('0', 64), md5(random()::text) || md5(random()::text));\n",
+        shape.payload
+    ));
+    for k in 0..mails {
+        script.push_str(&format!(
+            "INSERT INTO outbox (id, case_id, seq, recipient_id, recipient_name, recipient_email, \
+             relation, template, subject, body_text, message_id, state, attempts, next_attempt_at, \
+             created_at, body_html) VALUES (gen_random_uuid()::text, 'seed-' || lpad(:n::text, 10, '0'), \
+             :v, 'u-{k}', '收件人', 'r{k}@example.cn', 'subject', 'deadline', '主题', repeat('t', {}), \
+             '<' || gen_random_uuid()::text || '@rongcuo>', 'pending', 0, now(), now(), repeat('h', {}));\n",
+            shape.body_text, shape.body_html
+        ));
+    }
+    script.push_str("COMMIT;\n");
+    let file = dir.join("transition.pgbench");
+    std::fs::write(&file, script).unwrap();
+    let out = Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-r"])
+        .args([
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.min(2).to_string(),
+        ])
+        .args(["-T", &format!("{}", seconds.ceil() as u64)])
+        .args(["-D", &format!("size={}", size.min(HOT))])
+        .arg("-f")
+        .arg(&file)
+        .arg(backend.url())
+        .output()
+        .expect("pgbench runs (Debian: postgresql-client)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "pgbench: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tps = stdout
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|x| x.parse::<f64>().ok())
+        .expect("pgbench prints tps");
+    let latency = stdout
+        .lines()
+        .find(|l| l.starts_with("latency average = "))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|x| x.parse::<f64>().ok())
+        .unwrap_or(f64::NAN);
+    Sample {
+        ok: (tps * seconds) as usize,
+        errors: 0,
+        elapsed: seconds,
+        cpu: Cpu::default(),
+        latencies: vec![(latency * 1000.0) as u32],
+    }
+}
+
+/// The limit on SQLite: the service's own connection code (its PRAGMAs, its one writer,
+/// `BEGIN IMMEDIATE`), `clients` threads doing the writes of one transition.
+fn sqlite_limit(
+    backend: &Backend,
+    shape: &Shape,
+    size: u64,
+    clients: usize,
+    seconds: f64,
+) -> Sample {
+    use diesel::sql_types::{BigInt, Text};
+    let url = rongcuo::db::DbUrl::parse(&backend.url()).unwrap();
+    let db = rongcuo::db::Db::connect(&url, 4).unwrap();
+    let mails = shape.outbox_per_transition.round().max(0.0) as usize;
+    let stop = Arc::new(AtomicBool::new(false));
+    let shape = Arc::new((shape.payload, shape.body_text, shape.body_html));
+    let mut threads = Vec::new();
+    let t0 = Instant::now();
+    for c in 0..clients {
+        let (db, stop, shape) = (db.clone(), stop.clone(), shape.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut s = Sample::default();
+            let size = size.min(HOT);
+            let mut n = (c as u64 * 7919) % size;
+            let payload = "p".repeat(shape.0);
+            let body_text = "t".repeat(shape.1);
+            let body_html = "h".repeat(shape.2);
+            while !stop.load(Ordering::Relaxed) {
+                n = (n * 1_103_515_245 + 12_345) % size + 1;
+                let id = format!("seed-{n:010}");
+                let t = Instant::now();
+                let r: Result<(), rongcuo::db::DbError> = db.write_blocking(|conn| {
+                    let rongcuo::db::DbConnection::Sqlite(c) = conn else { unreachable!() };
+                    let v = sql_query(
+                        "UPDATE cases SET state = 'needs_supplement', version = version + 1, \
+                         updated_at = datetime('now'), overdue = 0 WHERE id = ? RETURNING version AS n",
+                    )
+                    .bind::<Text, _>(&id)
+                    .get_result::<Count>(c)?
+                    .n;
+                    let _ = sql_query(
+                        "SELECT hash AS t FROM transitions WHERE case_id = ? ORDER BY seq DESC LIMIT 1",
+                    )
+                    .bind::<Text, _>(&id)
+                    .load::<Text1>(c)?;
+                    sql_query(
+                        "INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id, \
+                         actor_role, payload, at, prev_hash, hash) VALUES (?, ?, 'request_supplement', \
+                         'filed', 'needs_supplement', 'u-intake', 'intake', ?, datetime('now'), ?, ?)",
+                    )
+                    .bind::<Text, _>(&id)
+                    .bind::<BigInt, _>(v)
+                    .bind::<Text, _>(&payload)
+                    .bind::<Text, _>("0".repeat(64))
+                    .bind::<Text, _>(format!("{:064x}", fastrand::u128(..)))
+                    .execute(c)?;
+                    for k in 0..mails {
+                        sql_query(
+                            "INSERT INTO outbox (id, case_id, seq, recipient_id, recipient_name, \
+                             recipient_email, relation, template, subject, body_text, message_id, state, \
+                             attempts, next_attempt_at, created_at, body_html) VALUES (?, ?, ?, ?, \
+                             '收件人', 'r@example.cn', 'subject', 'deadline', '主题', ?, ?, 'pending', 0, \
+                             datetime('now'), datetime('now'), ?)",
+                        )
+                        .bind::<Text, _>(uuid::Uuid::now_v7().to_string())
+                        .bind::<Text, _>(&id)
+                        .bind::<BigInt, _>(v)
+                        .bind::<Text, _>(format!("u-{k}"))
+                        .bind::<Text, _>(&body_text)
+                        .bind::<Text, _>(format!("<{}@rongcuo>", uuid::Uuid::now_v7()))
+                        .bind::<Text, _>(&body_html)
+                        .execute(c)?;
+                    }
+                    Ok(())
+                });
+                let micros = t.elapsed().as_micros() as u32;
+                match r {
+                    Ok(()) => {
+                        s.ok += 1;
+                        s.latencies.push(micros);
+                    }
+                    Err(_) => s.errors += 1,
+                }
+                if t0.elapsed().as_secs_f64() > seconds {
+                    break;
+                }
+            }
+            s
+        }));
+    }
+    std::thread::sleep(Duration::from_secs_f64(seconds));
+    stop.store(true, Ordering::Relaxed);
+    let mut total = Sample {
+        elapsed: t0.elapsed().as_secs_f64(),
+        ..Default::default()
+    };
+    for t in threads {
+        total.absorb(t.join().unwrap());
+    }
+    total.latencies.sort_unstable();
+    total
+}
+
+/// An SMTP server that accepts and forgets, counting messages.
+#[derive(Clone)]
+struct Sink(Arc<AtomicUsize>);
+
+impl mailin_embedded::Handler for Sink {
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        mailin_embedded::response::OK
+    }
+}
+
+fn smtp_sink() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let mut server = mailin_embedded::Server::new(Sink(count.clone()));
+    server
+        .with_name("sink.bench")
+        .with_ssl(mailin_embedded::SslConfig::None)
+        .unwrap()
+        .with_num_threads(8)
+        .with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    (format!("smtp://127.0.0.1:{port}"), count)
+}
+
+#[derive(Default)]
+struct Results {
+    /// (scenario, clients) → samples.
+    points: Vec<(String, usize, Vec<Sample>)>,
+    limits: Vec<(usize, Vec<Sample>)>,
+    peak_rss_mib: f64,
+    mail_per_second: f64,
+    seeded: u64,
+}
+
+impl Results {
+    fn add(&mut self, scenario: &str, clients: usize, s: Sample) {
+        if let Some(p) = self
+            .points
+            .iter_mut()
+            .find(|(n, c, _)| n == scenario && *c == clients)
+        {
+            p.2.push(s);
+        } else {
+            self.points.push((scenario.to_string(), clients, vec![s]));
+        }
+    }
+    fn add_limit(&mut self, clients: usize, s: Sample) {
+        if let Some(p) = self.limits.iter_mut().find(|(c, _)| *c == clients) {
+            p.1.push(s);
+        } else {
+            self.limits.push((clients, vec![s]));
+        }
+    }
+}
+
+async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
+    let mut results = Results {
+        seeded: args.size,
+        ..Default::default()
+    };
+    let url = backend.url();
+    // Migrate with the binary itself, then file one real case to copy its records.
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let env = env_for(&url, &listen, dir);
+    let base = format!("http://{listen}");
+    let keys = rongcuo::auth::Keys::from_settings(&rongcuo::settings::Auth {
+        algorithm: "HS256".into(),
+        secret: SECRET.into(),
+        public_key_file: String::new(),
+        private_key_file: String::new(),
+        issuer: "rongcuo".into(),
+        audience: "rongcuo".into(),
+        leeway_seconds: 30,
+    })
+    .unwrap();
+    let tokens = Tokens {
+        cadre_id: "u-bench-cadre".into(),
+        cadre: token(&keys, "u-bench-cadre", "cadre", "anhui/hefei/finance"),
+        intake: token(&keys, "u-bench-intake", "intake", "anhui"),
+        lister: token(&keys, "u-bench-lister", "intake", "p7"),
+        admin: token(&keys, "u-bench-admin", "admin", "anhui"),
+    };
+    let _ = &tokens.admin;
+    let client = reqwest::Client::new();
+    let server = start(args, &env, dir, "serve");
+    let pid = server.child.id();
+    wait_up(&client, &base).await;
+    let r = client
+        .post(format!("{base}/api/v1/exonerations"))
+        .bearer_auth(&tokens.cadre)
+        .json(&filing(&tokens.cadre_id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let first: Value = r.json().await.unwrap();
+    let first_id = first["id"].as_str().unwrap().to_string();
+    let mut conn = backend.connect();
+    let data = text(
+        &mut conn,
+        &format!(
+            "SELECT data AS t FROM cases WHERE id = {}",
+            sql_literal(&first_id)
+        ),
+    );
+    let t = Instant::now();
+    eprintln!("{}: seeding {} cases", backend.name(), args.size);
+    seed(&backend, &mut conn, args.size, &data);
+    eprintln!(
+        "{}: seeded in {:.1} s",
+        backend.name(),
+        t.elapsed().as_secs_f64()
+    );
+
+    for &clients in &args.clients {
+        for run in 0..args.runs {
+            eprintln!("{}: {clients} clients, run {}", backend.name(), run + 1);
+            let s = load(&base, &tokens, Work::File, clients, args.seconds, pid).await;
+            results.add("file a case", clients, s);
+            // Cases to move: the newest filed ones, each moved once.
+            let ids: Vec<String> = {
+                let mut c = backend.connect();
+                let sql = "SELECT id AS t FROM cases WHERE state = 'filed' AND id NOT LIKE 'seed-%' \
+                           ORDER BY created_at DESC LIMIT 200000";
+                match &mut c {
+                    rongcuo::db::DbConnection::Pg(c) => sql_query(sql).load::<Text1>(c).unwrap(),
+                    rongcuo::db::DbConnection::Sqlite(c) => {
+                        sql_query(sql).load::<Text1>(c).unwrap()
+                    }
+                }
+                .into_iter()
+                .map(|r| r.t)
+                .collect()
+            };
+            let s = load(
+                &base,
+                &tokens,
+                Work::Transition(Arc::new(ids), Arc::new(AtomicUsize::new(0))),
+                clients,
+                args.seconds,
+                pid,
+            )
+            .await;
+            results.add("apply a transition", clients, s);
+            if args.scenarios.iter().any(|x| x == "read") {
+                let s = load(
+                    &base,
+                    &tokens,
+                    Work::Read(first_id.clone()),
+                    clients,
+                    args.seconds,
+                    pid,
+                )
+                .await;
+                results.add("read one case", clients, s);
+            }
+            if args.scenarios.iter().any(|x| x == "list") {
+                let s = load(&base, &tokens, Work::List, clients, args.seconds, pid).await;
+                results.add("list page (state + org) over seeded", clients, s);
+            }
+        }
+    }
+    results.peak_rss_mib = server.peak_rss_mib();
+    drop(server);
+
+    // The limit, with the shape the service really wrote.
+    let shape = shape(&mut conn);
+    eprintln!(
+        "{}: a transition writes {:.2} mails, payload {} B, mail {}+{} B",
+        backend.name(),
+        shape.outbox_per_transition,
+        shape.payload,
+        shape.body_text,
+        shape.body_html
+    );
+    for &clients in &args.clients {
+        for _ in 0..args.runs {
+            let s = match &backend {
+                Backend::Postgres { .. } => {
+                    pg_limit(&backend, &shape, args.size, clients, args.seconds, dir)
+                }
+                Backend::Sqlite { .. } => {
+                    sqlite_limit(&backend, &shape, args.size, clients, args.seconds)
+                }
+            };
+            results.add_limit(clients, s);
+        }
+    }
+
+    // Mail: the worker drains the outbox to an SMTP sink.
+    let (smtp, received) = match std::env::var("BENCH_SMTP_URL") {
+        Ok(url) => (url, Arc::new(AtomicUsize::new(0))),
+        Err(_) => smtp_sink(),
+    };
+    let mut env = env.clone();
+    env.insert("RONGCUO_SMTP_URL".into(), smtp);
+    env.insert("RONGCUO_MAIL_DELIVER".into(), "true".into());
+    let worker = start(args, &env, dir, "worker");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent_rows = |conn: &mut rongcuo::db::DbConnection| {
+        count(
+            conn,
+            "SELECT COUNT(*) AS n FROM outbox WHERE state = 'sent'",
+        )
+    };
+    let (before, before_sink) = (sent_rows(&mut conn), received.load(Ordering::Relaxed));
+    let t = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(args.mail_seconds)).await;
+    let sent = sent_rows(&mut conn) - before;
+    let elapsed = t.elapsed().as_secs_f64();
+    results.mail_per_second = sent as f64 / elapsed;
+    eprintln!(
+        "{}: {sent} mails marked sent, {} received by the sink, in {elapsed:.1} s",
+        backend.name(),
+        received.load(Ordering::Relaxed) - before_sink
+    );
+    drop(worker);
+    drop(conn);
+    if let Backend::Postgres { admin, name } = &backend {
+        let mut c = PgConnection::establish(admin).unwrap();
+        let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+    }
+    results
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {mem}")
+}
+
+fn commit() -> String {
+    Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn table(name: &str, r: &Results, args: &Args) -> String {
+    let mut out = format!(
+        "### {name}\n\n{} seeded cases; medians of {} runs of {} s per row. Limit: the same \
+         writes as one transition straight against the database (no HTTP, no JSON, no machine).\n\n\
+         | scenario | clients | service req/s | limit tx/s | service / limit | p50 ms | p99 ms | p99.9 ms | errors | CPU µs/req: service · database · load generator |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        r.seeded, args.runs, args.seconds
+    );
+    for (scenario, clients, samples) in &r.points {
+        let rate = median(samples.iter().map(Sample::rate).collect());
+        let p = |q: f64| median(samples.iter().map(|s| s.pct(q)).collect());
+        let errors: usize = samples.iter().map(|s| s.errors).sum();
+        let (limit, ratio) = if scenario == "apply a transition" {
+            let limit = r
+                .limits
+                .iter()
+                .find(|(c, _)| c == clients)
+                .map(|(_, s)| median(s.iter().map(Sample::rate).collect()))
+                .unwrap_or(f64::NAN);
+            (
+                format!("{limit:.0}"),
+                format!("**{:.0}%**", 100.0 * rate / limit),
+            )
+        } else {
+            ("".into(), "".into())
+        };
+        let per = |f: fn(&Cpu) -> f64| {
+            median(
+                samples
+                    .iter()
+                    .map(|s| 1e6 * f(&s.cpu) / (s.ok.max(1) as f64))
+                    .collect(),
+            )
+        };
+        out.push_str(&format!(
+            "| {scenario} | {clients} | {rate:.0} | {limit} | {ratio} | {:.2} | {:.2} | {:.2} | {errors} | {:.0} · {:.0} · {:.0} |\n",
+            p(0.5),
+            p(0.99),
+            p(0.999),
+            per(|c| c.service),
+            per(|c| c.database),
+            per(|c| c.generator),
+        ));
+    }
+    out.push_str(&format!(
+        "\nPeak RSS of the service: {:.0} MiB. Outbox worker to a local SMTP sink: {:.0} mails/s.\n\n",
+        r.peak_rss_mib, r.mail_per_second
+    ));
+    out
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args = Args::parse();
+    assert!(
+        args.bin.exists(),
+        "{} is missing: cargo build --release first (bench/run.sh does)",
+        args.bin.display()
+    );
+    let started = Instant::now();
+    let mut report = format!(
+        "## Run of {} (commit {})\n\nMachine: {}. Load generator, service and database share it.\n\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        commit(),
+        machine()
+    );
+    for b in &args.backends {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = match b.as_str() {
+            "sqlite" => Backend::Sqlite {
+                path: dir.path().join("bench.db"),
+            },
+            "postgres" => {
+                let name = format!("rongcuo_bench_{}", std::process::id());
+                let mut admin = PgConnection::establish(&args.postgres)
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {}: {e}", args.postgres));
+                for sql in [
+                    format!("DROP DATABASE IF EXISTS \"{name}\""),
+                    format!("CREATE DATABASE \"{name}\""),
+                ] {
+                    admin.batch_execute(&sql).unwrap();
+                }
+                Backend::Postgres {
+                    admin: args.postgres.clone(),
+                    name,
+                }
+            }
+            other => panic!("unknown backend {other}"),
+        };
+        let name = backend.name();
+        let r = run_backend(&args, backend, dir.path()).await;
+        report.push_str(&table(name, &r, &args));
+    }
+    report.push_str(&format!(
+        "The whole run took {:.0} s.\n",
+        started.elapsed().as_secs_f64()
+    ));
+    println!("{report}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &report).unwrap();
+    }
+    // A request the service refused is a broken benchmark, not a slow one.
+    if report.lines().any(|l| {
+        l.starts_with("| ")
+            && l.split('|')
+                .nth(9)
+                .map(str::trim)
+                .is_some_and(|e| e != "0" && e != "errors")
+    }) {
+        eprintln!("some requests failed: see the errors column");
+        std::process::exit(1);
+    }
+}

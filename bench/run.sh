@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One command: build the release binary and the bench, seed, run every point on SQLite and
+# PostgreSQL, and print BENCHMARKS.md-ready tables (also written to bench/last-run.md).
+#   bench/run.sh                         # the full run (about 15 minutes on 2 cores)
+#   bench/run.sh --size 2000 --seconds 0.5 --runs 1 --clients 1,4   # a quick look
+# Needs PostgreSQL (--postgres URL, default postgres://postgres@127.0.0.1:5432/postgres)
+# and pgbench (Debian: postgresql-client).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+profile=release
+if [ "${BENCH_PROFILE:-}" = "dev" ]; then profile=dev; fi
+if [ "$profile" = release ]; then
+    cargo build --quiet --release --bin rongcuo --example bench
+    dir="$CARGO_TARGET_DIR/release"
+else
+    cargo build --quiet --bin rongcuo --example bench
+    dir="$CARGO_TARGET_DIR/debug"
+fi
+exec "$dir/examples/bench" --bin "$dir/rongcuo" --out bench/last-run.md "$@"
