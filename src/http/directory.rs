@@ -21,6 +21,7 @@ use crate::error::{AppError, ErrorKind};
 pub struct PersonBody {
     name: crate::domain::common::Text,
     email: EmailAddress,
+    #[schema(min_items = 1)]
     roles: Vec<Role>,
     org: OrgPath,
 }

@@ -536,15 +536,24 @@ fn query(name: &str, description: &str, schema: RefOr<Schema>) -> utoipa::openap
         .build()
 }
 
-fn header_param(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+fn header_param(name: &str, description: &str, pattern: &str) -> utoipa::openapi::path::Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(description))
-        .schema(Some(String::schema()))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(pattern)),
+        ))
         .build()
 }
+
+/// `Idempotency-Key`: 1–200 visible ASCII characters.
+const IDEMPOTENCY_KEY: &str = "^[!-~]{1,200}$";
+/// `If-Match`: a version as an entity tag, `"3"` (or `W/"3"`).
+const IF_MATCH: &str = "^(\\*|(W/)?\"?[0-9]{1,18}\"?)$";
 
 fn string_enum<I: IntoIterator<Item = S>, S: Into<Value>>(values: I) -> RefOr<Schema> {
     ObjectBuilder::new()
@@ -554,9 +563,24 @@ fn string_enum<I: IntoIterator<Item = S>, S: Into<Value>>(values: I) -> RefOr<Sc
 }
 
 fn date_or_time() -> RefOr<Schema> {
+    use utoipa::openapi::{KnownFormat, SchemaFormat};
+    let of = |f: KnownFormat| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(f)))
+    };
+    OneOfBuilder::new()
+        .item(of(KnownFormat::Date))
+        .item(of(KnownFormat::DateTime))
+        .description(Some("a date (YYYY-MM-DD) or an RFC 3339 time"))
+        .into()
+}
+
+/// A non-empty query value.
+fn word() -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .description(Some("a date (YYYY-MM-DD) or an RFC 3339 time"))
+        .min_length(Some(1))
         .into()
 }
 
@@ -836,6 +860,7 @@ pub mod ops {
         .parameter(header_param(
             "Idempotency-Key",
             "a replay returns the first answer; the same key with another body is 422",
+            IDEMPOTENCY_KEY,
         ))
         .request_body(Some(json_body(body)))
         .response(
@@ -870,11 +895,11 @@ pub mod ops {
             "subject's org in this subtree",
             crate::domain::OrgPath::schema(),
         ))
-        .parameter(query("subject", "about this person", String::schema()))
+        .parameter(query("subject", "about this person", word()))
         .parameter(query(
             "investigator",
             "assigned to this investigator",
-            String::schema(),
+            word(),
         ))
         .parameter(query("created_from", "filed at or after", date_or_time()))
         .parameter(query("created_to", "filed before", date_or_time()))
@@ -882,7 +907,10 @@ pub mod ops {
         .parameter(query(
             "q",
             "words in the title or description (at most 200 characters)",
-            String::schema(),
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(200))
+                .into(),
         ))
         .parameter(query(
             "limit",
@@ -896,7 +924,7 @@ pub mod ops {
         .parameter(query(
             "cursor",
             "`next_cursor` of the previous page",
-            String::schema(),
+            word(),
         ))
         .response(
             "200",
@@ -930,10 +958,12 @@ pub mod ops {
             .parameter(header_param(
                 "If-Match",
                 "the version the caller saw, quoted: 412 if the case moved on",
+                IF_MATCH,
             ))
             .parameter(header_param(
                 "Idempotency-Key",
                 "a replay returns the first answer; the same key with another body is 422",
+                IDEMPOTENCY_KEY,
             ))
             .request_body(Some(
                 RequestBodyBuilder::new()

@@ -16,6 +16,7 @@ mod migrations;
 mod openapi;
 mod plans;
 mod refusals;
+mod schemathesis;
 mod smtp;
 mod snapshots;
 mod timers;

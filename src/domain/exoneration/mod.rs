@@ -250,6 +250,7 @@ struct IncidentBody {
 struct FilingBody {
     subject: SubjectBody,
     incident: IncidentBody,
+    #[schema(min_items = 1)]
     circumstances: Vec<String>,
     remedial_actions: Text,
     #[serde(default)]
