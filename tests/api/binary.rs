@@ -117,6 +117,25 @@ async fn serve_file_and_read(db_url: String) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // Bad tokens are refused, and never written to the log either.
+    let (head, rest) = token.split_once('.').unwrap();
+    let attacks = [
+        format!("{head}.{}x", rest),
+        format!(
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+            rest.split('.').next().unwrap()
+        ),
+        "A".repeat(9000),
+    ];
+    for bad in &attacks {
+        let r = client
+            .get(format!("{base}/api/v1/exonerations"))
+            .bearer_auth(bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
     drop(server);
     // JSON lines; what a request logs carries its request id; no secret is ever logged.
     let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
@@ -129,6 +148,13 @@ async fn serve_file_and_read(db_url: String) {
     assert!(
         !log.contains(&token) && !log.contains(SECRET),
         "no token or secret in the log"
+    );
+    for bad in &attacks {
+        assert!(!log.contains(bad.as_str()), "a refused token is in the log");
+    }
+    assert!(
+        !log.contains(rest.split('.').next().unwrap()),
+        "no token's claims in the log"
     );
 }
 

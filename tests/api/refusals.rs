@@ -58,7 +58,39 @@ async fn tokens_that_are_not_valid_get_401(app: TestApp) {
         "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}",
         rest.split_once('.').unwrap().0
     ) + ".";
+    let mut not_yet = app.claims(&ZHANG);
+    not_yet.nbf = Some(chrono::Utc::now().timestamp() + 3600);
+    // Claims without `iss`, or without `aud`, signed with the right secret.
+    let signed = |v: Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &v,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let mut no_iss = serde_json::to_value(app.claims(&ZHANG)).unwrap();
+    no_iss.as_object_mut().unwrap().remove("iss");
+    let mut no_aud = serde_json::to_value(app.claims(&ZHANG)).unwrap();
+    no_aud.as_object_mut().unwrap().remove("aud");
+    // A cadre's token whose payload is edited to claim admin, signature kept.
+    let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
+    let mut payload: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    payload["roles"] = json!(["admin"]);
+    parts[1] = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        payload.to_string(),
+    );
+    let edited = parts.join(".");
     let tokens = [
+        app.mint(&not_yet),
+        signed(no_iss),
+        signed(no_aud),
+        edited,
         app.mint(&expired),
         app.mint(&wrong_iss),
         app.mint(&wrong_aud),
