@@ -17,6 +17,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_LISTEN", "server.listen"),
     ("RONGCUO_PUBLIC_URL", "server.public_url"),
     ("RONGCUO_BODY_LIMIT_BYTES", "server.body_limit_bytes"),
+    ("RONGCUO_CORS_ORIGINS", "server.cors_origins"),
     ("RONGCUO_DATABASE_URL", "database.url"),
     ("RONGCUO_DATABASE_POOL_SIZE", "database.pool_size"),
     ("RONGCUO_DATABASE_TIMEOUT_MS", "database.connect_timeout_ms"),
@@ -65,6 +66,19 @@ pub struct Server {
     pub public_url: String,
     pub body_limit_bytes: usize,
     pub workers: usize,
+    /// Browser origins allowed to call the API (comma-separated); empty: CORS stays closed.
+    pub cors_origins: String,
+}
+
+impl Server {
+    /// The configured origins, each `scheme://host[:port]`.
+    pub fn cors_origins(&self) -> Vec<String> {
+        self.cors_origins
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_string())
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -371,6 +385,19 @@ impl Settings {
                 "mail.retry_base_ms",
                 "must be positive and at most mail.retry_max_ms".into(),
             );
+        }
+        for origin in self.server.cors_origins() {
+            let ok = origin.split_once("://").is_some_and(|(scheme, rest)| {
+                matches!(scheme, "http" | "https")
+                    && !rest.is_empty()
+                    && !rest.contains(['/', ' ', '*', '?', '#'])
+            });
+            if !ok {
+                return bad(
+                    "server.cors_origins",
+                    format!("`{origin}` is not an origin like https://cases.example.cn"),
+                );
+            }
         }
         if !(1..=100).contains(&self.mail.max_attempts) {
             return bad("mail.max_attempts", "must be between 1 and 100".into());

@@ -65,6 +65,28 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Db> {
     .context("configuration key `database.url`")
 }
 
+/// CORS for the configured browser origins only (none configured: the middleware is off and
+/// browsers get no cross-origin access).
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::IF_MATCH,
+            actix_web::http::header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            actix_web::http::header::ETAG,
+            actix_web::http::header::LOCATION,
+        ])
+        .max_age(600);
+    for o in origins {
+        cors = cors.allowed_origin(o);
+    }
+    cors
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         Application::build_with_clock(settings, Clock::default()).await
@@ -123,8 +145,13 @@ impl Application {
             docs,
         };
         let data = web::Data::new(state.clone());
+        let origins = settings.server.cors_origins();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::Condition::new(
+                    !origins.is_empty(),
+                    cors(&origins),
+                ))
                 .wrap(actix_web::middleware::from_fn(crate::http::health::track))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())

@@ -203,6 +203,8 @@ fn bad_configuration_stops_the_start_naming_the_key() {
         ("RONGCUO_TIMER_INTERVAL_MS", "soon", "timers.interval_ms"),
         ("RONGCUO_JWT_ALGORITHM", "none", "auth.algorithm"),
         ("RONGCUO_LOG_FORMAT", "xml", "log.format"),
+        ("RONGCUO_CORS_ORIGINS", "*", "server.cors_origins"),
+        ("RONGCUO_MAIL_CONCURRENCY", "0", "mail.concurrency"),
     ] {
         let (code, _, stderr) = run(&["migrate"], &[(var, value)]);
         assert_eq!(code, Some(2), "{var}: {stderr}");

@@ -88,6 +88,26 @@ impl Conformance {
         content_type: Option<&str>,
         body: &[u8],
     ) {
+        if status >= 400 {
+            // No internals in an error body: no SQL, no driver, no panic, no source path.
+            let text = String::from_utf8_lossy(body);
+            for leak in [
+                "SELECT ",
+                "INSERT ",
+                "UPDATE ",
+                "DELETE ",
+                "diesel",
+                "panicked",
+                "backtrace",
+                "src/",
+                ".rs:",
+            ] {
+                assert!(
+                    !text.contains(leak),
+                    "{method} {path} → {status} shows `{leak}`: {text}"
+                );
+            }
+        }
         let Some((template, item)) = self.doc["paths"]
             .as_object()
             .unwrap()

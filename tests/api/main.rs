@@ -2,6 +2,7 @@
 
 mod conformance;
 mod helpers;
+mod hygiene;
 
 mod audit;
 mod binary;
