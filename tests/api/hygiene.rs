@@ -47,7 +47,7 @@ async fn cors_opens_to_the_configured_origins_only() {
         Backend::Sqlite,
         &[(
             "RONGCUO_CORS_ORIGINS",
-            "https://cases.example.cn, https://review.example.cn".into(),
+            "https://cases.example.cn, https://review.example.cn",
         )],
     )
     .await
