@@ -5,6 +5,7 @@ mod helpers;
 mod hygiene;
 
 mod audit;
+mod authz;
 mod binary;
 mod clarification;
 mod concurrency;

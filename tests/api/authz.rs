@@ -1,0 +1,217 @@
+//! Object-level authorisation: every operation of `/openapi.json` as every role, the
+//! expected status from one table. An operation the table lacks (a new endpoint) fails the
+//! test, as does a row for an operation that no longer exists.
+//!
+//! Each role acts on its own fresh cases, so one role's success does not change what the
+//! next one meets. The cases are about 张三 (cadre, anhui/hefei/finance).
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+both_backends!(every_operation_as_every_role_gets_the_status_of_the_table);
+
+/// Who asks, in the order of the table's columns.
+const ROLES: [(&str, &Person); 8] = [
+    ("cadre (the subject)", &ZHANG),
+    ("another cadre", &QIAN),
+    ("unit admin", &WANG),
+    ("intake", &LI),
+    ("investigator", &CHEN),
+    ("outside the jurisdiction", &WU),
+    ("reviewer", &SUN),
+    ("admin", &ADMIN),
+];
+
+/// Operation → status for each role above.
+#[rustfmt::skip]
+const MATRIX: &[(&str, [u16; 8])] = &[
+    // cadre, other cadre, unit admin, intake, investigator, outsider, reviewer, admin
+    ("GET /api/v1/clarifications",                      [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /api/v1/clarifications/{id}",                 [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/clarifications/{id}/transitions",     [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/exonerations",                        [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /api/v1/exonerations/{id}",                   [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/exonerations/{id}/transitions",       [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/ledger",                              [403, 403, 200, 200, 200, 200, 200, 200]),
+    ("GET /api/v1/outbox",                              [403, 403, 403, 403, 403, 403, 403, 200]),
+    ("GET /api/v1/statistics",                          [403, 403, 200, 200, 200, 200, 200, 200]),
+    ("GET /api/v1/workflows",                           [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /api/v1/workflows/{name}",                    [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /api/v1/workflows/{name}/diagram",            [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /docs",                                       [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /docs/{file}",                                [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /healthz",                                    [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /metrics",                                    [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /openapi.json",                               [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("GET /readyz",                                     [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("POST /api/v1/clarifications",                     [403, 403, 403, 201, 403, 403, 403, 403]),
+    ("POST /api/v1/clarifications/{id}/transitions",    [403, 404, 403, 200, 200, 404, 403, 403]),
+    ("POST /api/v1/exonerations",                       [201, 403, 201, 403, 201, 403, 403, 403]),
+    ("POST /api/v1/exonerations/{id}/transitions",      [403, 404, 403, 200, 200, 404, 403, 403]),
+    ("POST /api/v1/outbox/{id}/retry",                  [403, 403, 403, 403, 403, 403, 403, 409]),
+    ("PUT /api/v1/directory/{person_id}",               [403, 403, 403, 403, 403, 403, 403, 200]),
+];
+
+/// The request each operation is tried with: what the role most entitled to it would send.
+fn request(op: &str, ids: &Ids) -> (Method, String, Option<Value>) {
+    let (method, template) = op.split_once(' ').unwrap();
+    let (collection, id) = if template.contains("clarifications") {
+        (CLA, &ids.clarification)
+    } else {
+        (EXO, &ids.exoneration)
+    };
+    let id = if template.starts_with("/api/v1/outbox/") {
+        &ids.outbox
+    } else {
+        id
+    };
+    let path = template
+        .replace("{id}", id)
+        .replace("{name}", "exoneration")
+        .replace("{file}", "index.html")
+        .replace("{person_id}", "u-newcomer");
+    let body = match (method, template) {
+        ("POST", "/api/v1/exonerations") => Some(filing()),
+        ("POST", "/api/v1/clarifications") => Some(report()),
+        ("POST", t) if t.ends_with("/transitions") && collection == EXO => {
+            Some(json!({"event": "accept", "investigator_id": CHEN.id}))
+        }
+        ("POST", t) if t.ends_with("/transitions") => Some(json!({
+            "event": "dismiss", "reason_code": "labeling", "explanation": "无具体线索"
+        })),
+        ("PUT", _) => Some(json!({
+            "name": "新人", "email": "newcomer@example.cn", "roles": ["cadre"],
+            "org": "anhui/hefei/finance"
+        })),
+        _ => None,
+    };
+    (Method::from_bytes(method.as_bytes()).unwrap(), path, body)
+}
+
+fn report() -> Value {
+    json!({
+        "subject": {"id": ZHANG.id, "name": ZHANG.name, "email": ZHANG.email(),
+                    "org": ZHANG.org, "position": "科长"},
+        "allegation": {"summary": "来信反映", "details": "来信称张三收受好处。", "channel": "letter"},
+        "reporter": {"anonymous": true}
+    })
+}
+
+/// One role's own objects.
+struct Ids {
+    exoneration: String,
+    clarification: String,
+    outbox: String,
+}
+
+async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp) {
+    let everyone: Vec<&Person> = ROLES.iter().map(|(_, p)| *p).collect();
+    app.introduce(&everyone).await;
+    let doc: Value = serde_json::from_str(app.state.docs.json()).unwrap();
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for m in ["get", "post", "put", "patch", "delete"] {
+            if item.get(m).is_some() {
+                ops.insert(format!("{} {path}", m.to_ascii_uppercase()));
+            }
+        }
+    }
+    let table: BTreeSet<String> = MATRIX.iter().map(|(op, _)| op.to_string()).collect();
+    let mut actual = Vec::new();
+    for op in &ops {
+        let mut row = [0u16; 8];
+        for (i, (_, who)) in ROLES.iter().enumerate() {
+            // Fresh objects for each role: a case of each workflow and a mail.
+            let exoneration = app.file(&ZHANG, &filing()).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let clarification = app.file_in(CLA, &LI, &report()).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let case_id = exoneration.clone();
+            let outbox = app
+                .db()
+                .read(move |c| {
+                    rongcuo::db::repo::outbox::list_for_case(c, &case_id)
+                        .map_err(rongcuo::db::DbError::from)
+                })
+                .await
+                .unwrap()
+                .first()
+                .map(|row| row.id.clone())
+                .expect("a filing is mailed");
+            let ids = Ids {
+                exoneration,
+                clarification,
+                outbox,
+            };
+            let (method, path, body) = request(op, &ids);
+            let token = app.token(who);
+            let r = app
+                .request(method, &path, Some(&token), body.as_ref(), &[])
+                .await;
+            row[i] = r.status().as_u16();
+        }
+        actual.push((op.clone(), row));
+    }
+    let rendered: String = actual
+        .iter()
+        .map(|(op, row)| format!("    ({:<50} {:?}),\n", format!("\"{op}\","), row))
+        .collect();
+    let missing: Vec<&String> = ops.difference(&table).collect();
+    let stale: Vec<&String> = table.difference(&ops).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "operations without a row: {missing:?}; rows without an operation: {stale:?}\n\
+         actual:\n{rendered}"
+    );
+    for (op, row) in &actual {
+        let expected = &MATRIX.iter().find(|(o, _)| o == op).unwrap().1;
+        assert_eq!(
+            row,
+            expected,
+            "{op}: got {row:?}, the table says {expected:?} (columns: {:?})\nactual:\n{rendered}",
+            ROLES.iter().map(|(r, _)| *r).collect::<Vec<_>>()
+        );
+    }
+
+    // Lists answer 200 to everyone: what matters is whose cases are in them. A role finds
+    // a case in its list exactly when it may read that case.
+    for (collection, filer, body) in [(EXO, &ZHANG, filing()), (CLA, &LI, report())] {
+        let id = app.file_in(collection, filer, &body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let readable = &MATRIX
+            .iter()
+            .find(|(o, _)| *o == format!("GET /api/v1/{collection}/{{id}}"))
+            .unwrap()
+            .1;
+        for (i, (role, who)) in ROLES.iter().enumerate() {
+            let page: Value = app
+                .get(&format!("/api/v1/{collection}?limit=100"), who)
+                .await
+                .json()
+                .await
+                .unwrap();
+            let listed = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["id"] == id.as_str());
+            assert_eq!(
+                listed,
+                readable[i] == 200,
+                "{collection} list as {role}: listed {listed}, may read: {}",
+                readable[i]
+            );
+        }
+    }
+}
