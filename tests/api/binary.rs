@@ -329,6 +329,19 @@ async fn wait_for_exit(server: &mut Server, limit: Duration) -> std::process::Ex
     }
 }
 
+/// A database of this test for the binary: a PostgreSQL one (dropped with the guard) or a
+/// SQLite file in `dir`.
+fn database(backend: Backend, dir: &std::path::Path) -> (Option<PgDatabase>, String) {
+    match backend {
+        Backend::Postgres => {
+            let pg = create_pg_database().unwrap();
+            let url = pg.url.clone();
+            (Some(pg), url)
+        }
+        Backend::Sqlite => (None, format!("sqlite://{}/test.db", dir.display())),
+    }
+}
+
 /// A token from the binary's own `token` command.
 fn mint_with_binary(env: &std::collections::HashMap<String, String>, p: &Person) -> String {
     let mut args = vec![
@@ -392,14 +405,7 @@ async fn sigterm_under_load_finishes_what_it_started(backend: Backend) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let dir = tempfile::tempdir().unwrap();
-    let pg = match backend {
-        Backend::Postgres => Some(create_pg_database().unwrap()),
-        Backend::Sqlite => None,
-    };
-    let db_url = match &pg {
-        Some(pg) => pg.url.clone(),
-        None => format!("sqlite://{}/load.db", dir.path().display()),
-    };
+    let (pg, db_url) = database(backend, dir.path());
     let listen = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{listen}");
     let env = test_env(
@@ -548,16 +554,7 @@ async fn sigterm_under_load_finishes_what_it_started(backend: Backend) {
             .unwrap();
         assert_eq!(r.status(), 200, "acknowledged case {id}");
     }
-    let (code, out, err) = run(&["audit", "verify"], &env_pairs(&env));
-    assert_eq!(code, Some(0), "{out}{err}");
-    let started = Instant::now();
-    while outbox_rows(&db_url, "pending") + outbox_rows(&db_url, "sending") > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "mail not delivered"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    audit_verifies_and_mail_drains(&env, &db_url).await;
     let sent = outbox_rows(&db_url, "sent");
     assert!(
         sent >= acknowledged.len(),
@@ -567,6 +564,23 @@ async fn sigterm_under_load_finishes_what_it_started(backend: Backend) {
     let files = std::fs::read_dir(dir.path().join("mail")).unwrap().count();
     assert_eq!(files, sent, "each mail written once");
     drop(pg);
+}
+
+/// `rongcuo audit verify` passes, and the outbox empties (nothing pending or sending).
+async fn audit_verifies_and_mail_drains(
+    env: &std::collections::HashMap<String, String>,
+    db_url: &str,
+) {
+    let (code, out, err) = run(&["audit", "verify"], &env_pairs(env));
+    assert_eq!(code, Some(0), "{out}{err}");
+    let started = Instant::now();
+    while outbox_rows(db_url, "pending") + outbox_rows(db_url, "sending") > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "mail left undelivered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn env_pairs(env: &std::collections::HashMap<String, String>) -> Vec<(&str, &str)> {
@@ -606,14 +620,7 @@ crate::on_both_backends!(sigterm_under_load_finishes_what_it_started);
 /// chains verify, every mail is delivered, and a mail sent twice carries one Message-ID.
 async fn sigkill_under_load_loses_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let pg = match backend {
-        Backend::Postgres => Some(create_pg_database().unwrap()),
-        Backend::Sqlite => None,
-    };
-    let db_url = match &pg {
-        Some(pg) => pg.url.clone(),
-        None => format!("sqlite://{}/crash.db", dir.path().display()),
-    };
+    let (pg, db_url) = database(backend, dir.path());
     let sink = crate::smtp::SmtpSink::start(0, &[]);
     let listen = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{listen}");
@@ -742,16 +749,7 @@ async fn sigkill_under_load_loses_nothing(backend: Backend) {
             "acknowledged transition of {id}: {case}"
         );
     }
-    let (code, out, err) = run(&["audit", "verify"], &env_pairs(&env));
-    assert_eq!(code, Some(0), "{out}{err}");
-    let started = Instant::now();
-    while outbox_rows(&db_url, "pending") + outbox_rows(&db_url, "sending") > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "mail left undelivered"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    audit_verifies_and_mail_drains(&env, &db_url).await;
     drop(server);
     let sent = outbox_rows(&db_url, "sent");
     let mut ids = std::collections::HashMap::<String, usize>::new();
