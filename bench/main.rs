@@ -195,6 +195,8 @@ fn env_for(db_url: &str, listen: &str, dir: &Path) -> HashMap<String, String> {
         ("RONGCUO_MAIL_DIR", dir.join("mail").display().to_string()),
         ("RONGCUO_PUBLIC_URL", "http://rongcuo.bench".to_string()),
         ("RONGCUO_DATABASE_POOL_SIZE", "16".to_string()),
+        // The load generator is one caller sending thousands of requests a second.
+        ("RONGCUO_RATE_LIMIT_PER_MINUTE", "0".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -17,13 +17,15 @@ pub enum ErrorKind {
     TooLarge,
     UnsupportedMediaType,
     Validation,
+    TooManyRequests,
+    HeadersTooLarge,
     Unavailable,
     Internal,
 }
 
 impl ErrorKind {
     /// Every kind, for the OpenAPI document.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::Malformed,
         ErrorKind::Unauthorized,
         ErrorKind::Forbidden,
@@ -34,6 +36,8 @@ impl ErrorKind {
         ErrorKind::TooLarge,
         ErrorKind::UnsupportedMediaType,
         ErrorKind::Validation,
+        ErrorKind::TooManyRequests,
+        ErrorKind::HeadersTooLarge,
         ErrorKind::Unavailable,
         ErrorKind::Internal,
     ];
@@ -50,6 +54,8 @@ impl ErrorKind {
             ErrorKind::TooLarge => 413,
             ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::Validation => 422,
+            ErrorKind::TooManyRequests => 429,
+            ErrorKind::HeadersTooLarge => 431,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
         }
@@ -67,6 +73,8 @@ impl ErrorKind {
             ErrorKind::TooLarge => "too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::Validation => "validation_failed",
+            ErrorKind::TooManyRequests => "too_many_requests",
+            ErrorKind::HeadersTooLarge => "headers_too_large",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Internal => "internal",
         }
@@ -84,6 +92,8 @@ impl ErrorKind {
             ErrorKind::TooLarge => "Request too large",
             ErrorKind::UnsupportedMediaType => "Unsupported media type",
             ErrorKind::Validation => "Validation failed",
+            ErrorKind::TooManyRequests => "Too many requests",
+            ErrorKind::HeadersTooLarge => "Request headers too large",
             ErrorKind::Unavailable => "Service unavailable",
             ErrorKind::Internal => "Internal error",
         }
@@ -97,6 +107,8 @@ pub struct AppError {
     pub errors: Vec<FieldError>,
     /// Logged where the error is answered; never sent to the client.
     pub cause: Option<String>,
+    /// For 429: seconds until the caller may try again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl std::fmt::Display for AppError {
@@ -114,6 +126,7 @@ impl AppError {
             detail: detail.into(),
             errors: Vec::new(),
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -124,6 +137,7 @@ impl AppError {
             detail: format!("`{}`: {}", fe.field, fe.message),
             errors: vec![fe],
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -140,6 +154,7 @@ impl AppError {
             detail: "the service failed to handle the request; it has been logged".into(),
             errors: Vec::new(),
             cause: Some(cause.into()),
+            retry_after: None,
         }
     }
 }
@@ -163,6 +178,7 @@ impl From<Refusal> for AppError {
                     detail,
                     errors,
                     cause: None,
+                    retry_after: None,
                 }
             }
             Refusal::Unavailable(cause) => AppError {
@@ -170,6 +186,7 @@ impl From<Refusal> for AppError {
                 detail: "the database is unavailable; retry shortly".into(),
                 errors: Vec::new(),
                 cause: Some(cause),
+                retry_after: None,
             },
         }
     }
@@ -183,6 +200,7 @@ impl From<DbError> for AppError {
                 detail: "the database is unavailable; retry shortly".into(),
                 errors: Vec::new(),
                 cause: Some(e.to_string()),
+                retry_after: None,
             }
         } else {
             AppError::internal(e.to_string())

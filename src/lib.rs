@@ -13,6 +13,7 @@ pub mod http;
 pub mod metrics;
 pub mod notify;
 pub mod poll;
+pub mod ratelimit;
 pub mod seal;
 pub mod settings;
 pub mod startup;

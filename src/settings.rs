@@ -18,6 +18,11 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_PUBLIC_URL", "server.public_url"),
     ("RONGCUO_BODY_LIMIT_BYTES", "server.body_limit_bytes"),
     ("RONGCUO_CORS_ORIGINS", "server.cors_origins"),
+    (
+        "RONGCUO_RATE_LIMIT_PER_MINUTE",
+        "server.rate_limit_per_minute",
+    ),
+    ("RONGCUO_MAX_HEADER_BYTES", "server.max_header_bytes"),
     ("RONGCUO_DATABASE_URL", "database.url"),
     ("RONGCUO_DATABASE_POOL_SIZE", "database.pool_size"),
     ("RONGCUO_DATABASE_TIMEOUT_MS", "database.connect_timeout_ms"),
@@ -68,6 +73,10 @@ pub struct Server {
     pub workers: usize,
     /// Browser origins allowed to call the API (comma-separated); empty: CORS stays closed.
     pub cors_origins: String,
+    /// Requests per minute per authenticated caller (0: no limit); more get 429.
+    pub rate_limit_per_minute: u32,
+    /// Longest request target plus headers read (431 beyond).
+    pub max_header_bytes: usize,
 }
 
 impl Server {

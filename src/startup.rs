@@ -140,7 +140,8 @@ impl Application {
         });
         let state = AppState {
             engine,
-            auth: Authenticator::new(keys, db),
+            auth: Authenticator::new(keys, db)
+                .with_rate_limit(settings.server.rate_limit_per_minute),
             settings: Arc::new(settings.clone()),
             docs,
         };
@@ -151,6 +152,9 @@ impl Application {
                 .wrap(actix_web::middleware::Condition::new(
                     !origins.is_empty(),
                     cors(&origins),
+                ))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::http::health::limit_headers,
                 ))
                 .wrap(actix_web::middleware::from_fn(crate::http::health::track))
                 .wrap(TracingLogger::default())

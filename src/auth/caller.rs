@@ -21,6 +21,7 @@ pub struct Authenticator {
     db: Db,
     /// Callers already written to the directory by this process, by a hash of their claims.
     seen: Arc<Mutex<HashMap<String, u64>>>,
+    limiter: Arc<crate::ratelimit::RateLimiter>,
 }
 
 fn unauthorized(why: &str) -> AppError {
@@ -52,7 +53,14 @@ impl Authenticator {
             keys,
             db,
             seen: Arc::new(Mutex::new(HashMap::new())),
+            limiter: Arc::new(crate::ratelimit::RateLimiter::new(0)),
         }
+    }
+
+    /// At most `per_minute` requests per caller (0: no limit); more get 429.
+    pub fn with_rate_limit(mut self, per_minute: u32) -> Self {
+        self.limiter = Arc::new(crate::ratelimit::RateLimiter::new(per_minute));
+        self
     }
 
     pub fn keys(&self) -> &Keys {
@@ -68,6 +76,14 @@ impl Authenticator {
             .trim();
         let claims = self.keys.verify(token).map_err(|why| unauthorized(&why))?;
         let actor = claims.to_actor().map_err(|why| unauthorized(&why))?;
+        if let Err(wait) = self.limiter.check(&actor.id) {
+            let mut e = AppError::new(
+                ErrorKind::TooManyRequests,
+                format!("too many requests from {}; try again in {wait} s", actor.id),
+            );
+            e.retry_after = Some(wait);
+            return Err(e);
+        }
         self.learn(&actor).await?;
         Ok(Caller(actor))
     }

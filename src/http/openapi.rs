@@ -446,10 +446,18 @@ impl<'a> Doc<'a> {
     fn problems(&mut self, mut op: OperationBuilder, kinds: &[ErrorKind]) -> OperationBuilder {
         let problem = self.schema::<Problem>();
         let mut by_status: BTreeMap<u16, Vec<ErrorKind>> = BTreeMap::new();
-        for k in kinds
-            .iter()
-            .chain([ErrorKind::Unavailable, ErrorKind::Internal].iter())
-        {
+        // Every authenticated operation may also meet the caller's rate limit.
+        let limited = kinds
+            .contains(&ErrorKind::Unauthorized)
+            .then_some(ErrorKind::TooManyRequests);
+        for k in kinds.iter().chain(limited.iter()).chain(
+            [
+                ErrorKind::HeadersTooLarge,
+                ErrorKind::Unavailable,
+                ErrorKind::Internal,
+            ]
+            .iter(),
+        ) {
             by_status.entry(k.status()).or_default().push(*k);
         }
         for (status, kinds) in by_status {
@@ -473,7 +481,7 @@ impl<'a> Doc<'a> {
                         utoipa::openapi::header::Header::new(String::schema()),
                     )
                 }
-                503 => {
+                429 | 503 => {
                     response = response.header(
                         "Retry-After",
                         utoipa::openapi::header::Header::new(String::schema()),

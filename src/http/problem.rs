@@ -50,6 +50,12 @@ impl ResponseError for AppError {
             ErrorKind::Unavailable => {
                 resp.insert_header((header::RETRY_AFTER, HeaderValue::from_static("2")));
             }
+            ErrorKind::TooManyRequests => {
+                let secs = self.retry_after.unwrap_or(1).max(1);
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    resp.insert_header((header::RETRY_AFTER, v));
+                }
+            }
             _ => {}
         }
         resp.body(body.to_string())

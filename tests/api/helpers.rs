@@ -177,6 +177,8 @@ pub fn test_env(db_url: &str, extra: &[(&str, &str)]) -> HashMap<String, String>
             concat!(env!("CARGO_MANIFEST_DIR"), "/workflows"),
         ),
         ("RONGCUO_PUBLIC_URL", "http://rongcuo.test"),
+        // Tests send many requests as one caller; the limit has its own test.
+        ("RONGCUO_RATE_LIMIT_PER_MINUTE", "0"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

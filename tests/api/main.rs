@@ -4,6 +4,7 @@ mod conformance;
 mod helpers;
 mod hygiene;
 
+mod abuse;
 mod audit;
 mod authz;
 mod binary;
