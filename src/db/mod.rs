@@ -51,7 +51,39 @@ impl DbError {
     /// True when the database itself is out of reach (pool exhausted or connection lost),
     /// which the HTTP layer answers with 503 rather than 500.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, DbError::Pool(_) | DbError::Connect(_))
+        match self {
+            DbError::Pool(_) | DbError::Connect(_) => true,
+            DbError::Query(e) => connection_lost(e),
+            _ => false,
+        }
+    }
+}
+
+/// A query that failed because the connection or the server went away (PostgreSQL
+/// restarting, a network cut), not because of the query: worth a retry later (503).
+pub fn connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message().to_ascii_lowercase();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "no connection to the server",
+                "could not receive data",
+                "could not send data",
+                "connection to server",
+                "the database system is shutting down",
+                "the database system is starting up",
+                "the database system is in recovery mode",
+                "ssl syscall error",
+            ]
+            .iter()
+            .any(|p| m.contains(p))
+        }
+        _ => false,
     }
 }
 

@@ -771,3 +771,189 @@ async fn sigkill_under_load_loses_nothing(backend: Backend) {
 }
 
 crate::on_both_backends!(sigkill_under_load_loses_nothing);
+
+/// A PostgreSQL cluster of this test's own (initdb into a temporary folder), so it can be
+/// restarted without touching the server the other tests share.
+struct PrivateCluster {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl PrivateCluster {
+    fn bin(name: &str) -> Option<std::path::PathBuf> {
+        let versions = std::fs::read_dir("/usr/lib/postgresql").ok()?;
+        versions
+            .flatten()
+            .map(|v| v.path().join("bin").join(name))
+            .find(|p| p.exists())
+    }
+
+    /// As the `postgres` user when we are root (PostgreSQL refuses to run as root).
+    fn command(name: &str) -> Command {
+        let bin = Self::bin(name).expect("PostgreSQL server binaries");
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(bin);
+            c
+        } else {
+            Command::new(bin)
+        }
+    }
+
+    fn start() -> PrivateCluster {
+        let dir = tempfile::tempdir().unwrap();
+        let _ = Command::new("chown")
+            .args(["postgres"])
+            .arg(dir.path())
+            .status();
+        let port = free_port();
+        let ok = Self::command("initdb")
+            .args(["-A", "trust", "-U", "postgres", "-D"])
+            .arg(dir.path().join("data"))
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "initdb");
+        let cluster = PrivateCluster { dir, port };
+        cluster.pg_ctl("start");
+        cluster
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let ok = Self::command("pg_ctl")
+            .args(["-w", "-m", "fast", "-D"])
+            .arg(self.dir.path().join("data"))
+            .args([
+                "-o",
+                &format!(
+                    "-p {} -k {} -c listen_addresses=127.0.0.1",
+                    self.port,
+                    self.dir.path().display()
+                ),
+            ])
+            .arg("-l")
+            .arg(self.dir.path().join("log"))
+            .arg(action)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "pg_ctl {action}");
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = Self::command("pg_ctl")
+            .args(["-w", "-m", "immediate", "-D"])
+            .arg(self.dir.path().join("data"))
+            .arg("stop")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// PostgreSQL restarted while clients file cases: requests caught by the outage get 503
+/// with a problem body (never a 500), the service reconnects by itself, and every
+/// acknowledged case is there with its audit chain. Runs where the PostgreSQL server
+/// binaries are installed and RONGCUO_TEST_PG_RESTART is set (`.ci/run`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_restarted_under_load_is_a_503_then_recovered() {
+    if std::env::var("RONGCUO_TEST_PG_RESTART").is_err() || PrivateCluster::bin("initdb").is_none()
+    {
+        return;
+    }
+    let cluster = PrivateCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{listen}");
+    let env = test_env(
+        &cluster.url(),
+        &[
+            ("RONGCUO_LISTEN", &listen),
+            ("RONGCUO_MAIL_DELIVER", "false"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let _server = start_server(&env, dir.path(), "serve.log");
+    wait_until_up(&client, &base).await;
+    let cadre = mint_with_binary(&env, &ZHANG);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let (client, base, cadre, stop) = (
+            reqwest::Client::new(),
+            base.clone(),
+            cadre.clone(),
+            stop.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            let (mut acknowledged, mut unavailable) = (Vec::new(), 0usize);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = client
+                    .post(format!("{base}/api/v1/exonerations"))
+                    .bearer_auth(&cadre)
+                    .json(&filing())
+                    .send()
+                    .await
+                    .expect("the service itself stays up");
+                let status = r.status().as_u16();
+                let v: Value = r.json().await.expect("a JSON body");
+                match status {
+                    201 => acknowledged.push(v["id"].as_str().unwrap().to_string()),
+                    503 => {
+                        assert_eq!(v["code"], "unavailable", "{v}");
+                        unavailable += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    other => panic!("{other} during the outage: {v}"),
+                }
+            }
+            (acknowledged, unavailable)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cluster.pg_ctl("restart");
+    // After the restart the service must come back by itself.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut acknowledged, mut unavailable) = (Vec::new(), 0);
+    for c in clients {
+        let (a, u) = c.await.unwrap();
+        acknowledged.extend(a);
+        unavailable += u;
+    }
+    let r = client
+        .post(format!("{base}/api/v1/exonerations"))
+        .bearer_auth(&cadre)
+        .json(&filing())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "recovered after the restart");
+    eprintln!(
+        "restart test: {} acknowledged, {unavailable} answered 503",
+        acknowledged.len()
+    );
+    for id in &acknowledged {
+        let r = client
+            .get(format!("{base}/api/v1/exonerations/{id}"))
+            .bearer_auth(&cadre)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "acknowledged case {id}");
+    }
+    let (code, out, err) = run(&["audit", "verify"], &env_pairs(&env));
+    assert_eq!(code, Some(0), "{out}{err}");
+}
