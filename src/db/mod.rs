@@ -60,7 +60,8 @@ impl DbError {
 }
 
 /// A query that failed because the connection or the server went away (PostgreSQL
-/// restarting, a network cut), not because of the query: worth a retry later (503).
+/// restarting, a network cut) or the storage is full, not because of the query: worth a
+/// retry later (503).
 pub fn connection_lost(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
@@ -79,6 +80,9 @@ pub fn connection_lost(e: &diesel::result::Error) -> bool {
                 "the database system is starting up",
                 "the database system is in recovery mode",
                 "ssl syscall error",
+                // SQLite: the disk (or the file system) is full or failing.
+                "database or disk is full",
+                "disk i/o error",
             ]
             .iter()
             .any(|p| m.contains(p))

@@ -957,3 +957,92 @@ async fn postgresql_restarted_under_load_is_a_503_then_recovered() {
     let (code, out, err) = run(&["audit", "verify"], &env_pairs(&env));
     assert_eq!(code, Some(0), "{out}{err}");
 }
+
+/// SQLite on a file system that fills up (a 3 MB tmpfs): filings past the last byte get a
+/// 503 problem, none is half-written (every case has its audit row and nothing else is
+/// there), and once space is freed the service files again. Runs where tmpfs can be
+/// mounted and RONGCUO_TEST_DISK_FULL is set (`.ci/run`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_a_503_and_no_half_written_case() {
+    if std::env::var("RONGCUO_TEST_DISK_FULL").is_err() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=3m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("cannot mount a tmpfs here; skipped");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mnt.clone());
+    // Room to give back later.
+    std::fs::write(mnt.join("filler"), vec![0u8; 512 * 1024]).unwrap();
+    let db_url = format!("sqlite://{}/full.db", mnt.display());
+    let listen = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{listen}");
+    let env = test_env(
+        &db_url,
+        &[
+            ("RONGCUO_LISTEN", &listen),
+            ("RONGCUO_MAIL_DELIVER", "false"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let _server = start_server(&env, dir.path(), "serve.log");
+    wait_until_up(&client, &base).await;
+    let cadre = mint_with_binary(&env, &ZHANG);
+    let file = || async {
+        let r = client
+            .post(format!("{base}/api/v1/exonerations"))
+            .bearer_auth(&cadre)
+            .json(&filing())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap())
+    };
+    let mut acknowledged = 0;
+    let refusal = loop {
+        let (status, v) = file().await;
+        if status == 201 {
+            acknowledged += 1;
+            assert!(acknowledged < 20_000, "the disk never filled");
+            continue;
+        }
+        break (status, v);
+    };
+    assert_eq!(refusal.0, 503, "{}", refusal.1);
+    assert_eq!(refusal.1["code"], "unavailable");
+    assert!(acknowledged > 10, "only {acknowledged} filings fitted");
+    // Nothing half-written: as many cases as acknowledged, each with exactly its filing row.
+    let count = |sql: &str| {
+        use diesel::prelude::*;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut c =
+            diesel::SqliteConnection::establish(&format!("{}/full.db", mnt.display())).unwrap();
+        diesel::sql_query(sql).get_result::<N>(&mut c).unwrap().n
+    };
+    assert_eq!(count("SELECT COUNT(*) AS n FROM cases"), acknowledged);
+    assert_eq!(count("SELECT COUNT(*) AS n FROM transitions"), acknowledged);
+    // Space again: the service goes on by itself.
+    std::fs::remove_file(mnt.join("filler")).unwrap();
+    let (status, v) = file().await;
+    assert_eq!(status, 201, "after space was freed: {v}");
+    eprintln!("disk-full test: {acknowledged} filings fitted");
+}
