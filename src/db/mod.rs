@@ -83,6 +83,7 @@ pub fn connection_lost(e: &diesel::result::Error) -> bool {
                 // SQLite: the disk (or the file system) is full or failing.
                 "database or disk is full",
                 "disk i/o error",
+                "attempt to write a readonly database",
             ]
             .iter()
             .any(|p| m.contains(p))

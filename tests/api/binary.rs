@@ -960,7 +960,8 @@ async fn postgresql_restarted_under_load_is_a_503_then_recovered() {
 
 /// SQLite on a file system that fills up (a 3 MB tmpfs): filings past the last byte get a
 /// 503 problem, none is half-written (every case has its audit row and nothing else is
-/// there), and once space is freed the service files again. Runs where tmpfs can be
+/// there), and once space is freed the service files again; the same when the file system
+/// turns read-only. Runs where tmpfs can be
 /// mounted and RONGCUO_TEST_DISK_FULL is set (`.ci/run`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_is_a_503_and_no_half_written_case() {
@@ -1044,5 +1045,28 @@ async fn a_full_disk_is_a_503_and_no_half_written_case() {
     std::fs::remove_file(mnt.join("filler")).unwrap();
     let (status, v) = file().await;
     assert_eq!(status, 201, "after space was freed: {v}");
+    // The file system turned read-only: the same 503, reads still answered.
+    let remount = |how: &str| {
+        Command::new("mount")
+            .args(["-o", &format!("remount,{how}")])
+            .arg(&mnt)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if remount("ro") {
+        let (status, v) = file().await;
+        assert_eq!(status, 503, "on a read-only file system: {v}");
+        assert_eq!(v["code"], "unavailable");
+        let r = client
+            .get(format!("{base}/api/v1/exonerations?limit=1"))
+            .bearer_auth(&cadre)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "reads go on");
+        assert!(remount("rw"));
+        let (status, v) = file().await;
+        assert_eq!(status, 201, "writable again: {v}");
+    }
     eprintln!("disk-full test: {acknowledged} filings fitted");
 }
