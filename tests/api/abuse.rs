@@ -1,5 +1,5 @@
 //! Abuse is bounded: requests per caller (429 with `Retry-After`), JSON depth, header size,
-//! slow clients, list limits. Body size and cursor tampering: `refusals.rs`, `cases.rs`.
+//! slow clients, list limits, cursors. Body size: `refusals.rs`.
 
 use std::time::{Duration, Instant};
 
@@ -106,4 +106,44 @@ async fn a_client_that_never_finishes_its_headers_is_let_go() {
         Err(_) => panic!("a half-sent request held its connection for 15 s"),
     }
     assert!(waited < Duration::from_secs(15));
+}
+
+/// A cursor is a position, not a permission: another caller's cursor shows that caller's
+/// own cases only, and a forged one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_never_widens_what_a_caller_sees() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    app.introduce(&[&ZHANG, &QIAN, &LI]).await;
+    for _ in 0..3 {
+        app.file(&ZHANG, &filing()).await;
+    }
+    let page: Value = app
+        .get("/api/v1/exonerations?limit=1", &LI)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let other: Value = app
+        .get(
+            &format!("/api/v1/exonerations?limit=10&cursor={cursor}"),
+            &QIAN,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["items"], serde_json::json!([]), "{other}");
+    use base64::Engine as _;
+    let forged =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("1790000000000000|x' OR '1'='1");
+    let r = app
+        .get(&format!("/api/v1/exonerations?cursor={forged}"), &LI)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["errors"][0]["field"], "cursor");
 }
