@@ -29,32 +29,10 @@ async fn serve_file_and_read(db_url: String) {
         &db_url,
         &[("RONGCUO_LISTEN", &listen), ("RONGCUO_LOG_FORMAT", "json")],
     );
-    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let server = Server(
-        bin()
-            .arg("serve")
-            .envs(&env)
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let server = start_server(&env, dir.path(), "serve.log");
     let client = reqwest::Client::new();
     let base = format!("http://{listen}");
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the binary did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_up(&client, &base).await;
     assert_eq!(
         client
             .get(format!("{base}/readyz"))
@@ -274,31 +252,9 @@ async fn sigterm_stops_the_server_and_its_workers_cleanly() {
             ("RONGCUO_TIMERS_ENABLED", "true"),
         ],
     );
-    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let mut server = Server(
-        bin()
-            .arg("serve")
-            .envs(&env)
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let mut server = start_server(&env, dir.path(), "serve.log");
     let client = reqwest::Client::new();
-    let started = Instant::now();
-    while client
-        .get(format!("http://{listen}/healthz"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the binary did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_up(&client, &format!("http://{listen}")).await;
     sigterm(&server);
     let status = wait_for_exit(&mut server, Duration::from_secs(20)).await;
     assert!(status.success(), "{status:?}");
