@@ -490,9 +490,23 @@ impl Workflow for Exoneration {
 
     fn deadline(&self, case: &Case) -> Option<(&'static str, &'static str, DateTime<Utc>)> {
         let r = Self::records(case).ok()?;
+        // While an appeal may still be lodged, its window is the deadline.
+        let appeal_window = || {
+            machine::appeal_open(&r, case.updated_at, &self.appeal_window)
+                .ok()
+                .and(r.decision.as_ref())
+                .map(|d| {
+                    (
+                        "申诉期限",
+                        "appeal window ends",
+                        self.appeal_window.end(d.at),
+                    )
+                })
+        };
         match case.state.as_str() {
             "needs_supplement" => r
                 .supplement
+                .as_ref()
                 .map(|s| ("补充材料期限", "supplement due", s.due_at)),
             "exonerated" | "mitigated" => {
                 let rect = r.rectification.as_ref().filter(|x| {
@@ -503,30 +517,10 @@ impl Workflow for Exoneration {
                 });
                 match rect {
                     Some(x) => Some(("整改期限", "rectification due", x.due_at)),
-                    None => machine::appeal_open(&r, case.updated_at, &self.appeal_window)
-                        .ok()
-                        .and_then(|_| {
-                            r.decision.map(|d| {
-                                (
-                                    "申诉期限",
-                                    "appeal window ends",
-                                    self.appeal_window.end(d.at),
-                                )
-                            })
-                        }),
+                    None => appeal_window(),
                 }
             }
-            "denied" => machine::appeal_open(&r, case.updated_at, &self.appeal_window)
-                .ok()
-                .and_then(|_| {
-                    r.decision.map(|d| {
-                        (
-                            "申诉期限",
-                            "appeal window ends",
-                            self.appeal_window.end(d.at),
-                        )
-                    })
-                }),
+            "denied" => appeal_window(),
             _ => None,
         }
     }
