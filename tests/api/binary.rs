@@ -1026,3 +1026,15 @@ async fn a_full_disk_is_a_503_and_no_half_written_case() {
     }
     eprintln!("disk-full test: {acknowledged} filings fitted");
 }
+
+/// `rongcuo openapi` prints the very document the service serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_command_prints_the_served_document() {
+    let app = spawn_app(Backend::Sqlite).await.unwrap();
+    let (code, stdout, stderr) = run(&["openapi"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let printed: Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    let served: Value = serde_json::from_str(app.state.docs.json()).unwrap();
+    assert_eq!(printed["openapi"], "3.1.0");
+    assert_eq!(printed, served);
+}
