@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::{cases, idempotency_keys, outbox, people, timers, transitions};
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
-#[diesel(table_name = people)]
+#[diesel(table_name = people, treat_none_as_default_value = false)]
 pub struct PersonRow {
     pub id: String,
     pub name: String,
@@ -18,7 +18,7 @@ pub struct PersonRow {
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
-#[diesel(table_name = cases)]
+#[diesel(table_name = cases, treat_none_as_default_value = false)]
 pub struct CaseRow {
     pub id: String,
     pub workflow: String,
@@ -43,10 +43,12 @@ pub struct CaseRow {
     pub updated_at: NaiveDateTime,
     /// Lower-cased title and description, for `q`.
     pub search_text: String,
+    /// The hash of the case's newest audit row (what its next row chains to).
+    pub audit_head: String,
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
-#[diesel(table_name = transitions)]
+#[diesel(table_name = transitions, treat_none_as_default_value = false)]
 pub struct TransitionRow {
     pub case_id: String,
     pub seq: i64,
@@ -62,7 +64,7 @@ pub struct TransitionRow {
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct OutboxRow {
     pub id: String,
     pub case_id: String,
@@ -85,7 +87,7 @@ pub struct OutboxRow {
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
-#[diesel(table_name = timers)]
+#[diesel(table_name = timers, treat_none_as_default_value = false)]
 pub struct TimerRow {
     pub id: String,
     pub case_id: String,
@@ -100,7 +102,7 @@ pub struct TimerRow {
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
-#[diesel(table_name = idempotency_keys)]
+#[diesel(table_name = idempotency_keys, treat_none_as_default_value = false)]
 pub struct IdempotencyRow {
     pub caller_id: String,
     pub key: String,
@@ -129,7 +131,7 @@ fn search_text(c: &Case) -> String {
 }
 
 impl CaseRow {
-    pub fn from_case(c: &Case) -> CaseRow {
+    pub fn from_case(c: &Case, audit_head: &str) -> CaseRow {
         CaseRow {
             id: c.id.clone(),
             workflow: c.workflow.clone(),
@@ -153,6 +155,7 @@ impl CaseRow {
             created_at: c.created_at.naive_utc(),
             updated_at: c.updated_at.naive_utc(),
             search_text: search_text(c),
+            audit_head: audit_head.to_string(),
         }
     }
 
