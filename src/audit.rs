@@ -46,11 +46,12 @@ impl std::fmt::Display for Break {
     }
 }
 
-/// Checks one case's rows (oldest first) against its stored state and version.
+/// Checks one case's rows (oldest first) against its stored state, version and head.
 pub fn verify_case(
     case_id: &str,
     state: &str,
     version: i64,
+    head: &str,
     rows: &[TransitionRow],
 ) -> Option<Break> {
     let mut prev = GENESIS.to_string();
@@ -93,6 +94,13 @@ pub fn verify_case(
             reason: format!("the case's state `{state}` is not where its chain ends"),
         });
     }
+    if head != prev {
+        return Some(Break {
+            case_id: case_id.into(),
+            seq: last,
+            reason: "the case's audit head is not its chain's last hash".into(),
+        });
+    }
     None
 }
 
@@ -108,11 +116,11 @@ pub struct Report {
 pub fn verify_all(db: &Db) -> Result<Report, DbError> {
     db.read_blocking(|conn| {
         let mut report = Report::default();
-        for (id, state, version) in repo::cases::all_ids(conn)? {
+        for (id, state, version, head) in repo::cases::all_ids(conn)? {
             let rows = repo::transitions::list_for_case(conn, &id)?;
             report.cases += 1;
             report.rows += rows.len();
-            if let Some(b) = verify_case(&id, &state, version, &rows) {
+            if let Some(b) = verify_case(&id, &state, version, &head, &rows) {
                 report.breaks.push(b);
             }
         }

@@ -172,21 +172,25 @@ pub struct Engine {
     pub reminder_days: i64,
 }
 
+/// A case the caller may see, with the hash of its newest audit row.
 fn load_case(
     conn: &mut DbConnection,
     workflow: &str,
     id: &str,
     actor: &Actor,
-) -> Result<Case, AppError> {
+) -> Result<(Case, String), AppError> {
     let row = repo::cases::find_by_id(conn, id)?.filter(|r| r.workflow == workflow);
-    let case = match row {
-        Some(row) => row.into_case().map_err(AppError::internal)?,
+    let (case, head) = match row {
+        Some(mut row) => {
+            let head = std::mem::take(&mut row.audit_head);
+            (row.into_case().map_err(AppError::internal)?, head)
+        }
         None => return Err(AppError::not_found()),
     };
     if !workflow::can_see(actor, &case) {
         return Err(AppError::not_found());
     }
-    Ok(case)
+    Ok((case, head))
 }
 
 /// Stored answers are sealed: a response may show confidential data to its caller (a
@@ -333,12 +337,15 @@ impl Engine {
         Ok(())
     }
 
-    /// Plans the audit row, the outbox rows and the timers of one transition.
+    /// Plans the audit row, the outbox rows and the timers of one transition, and returns
+    /// the audit row's hash: the case's new head. `prev_hash` is the head the case had when
+    /// it was read; the case's version guard makes sure it still has it when written.
     #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         conn: &mut DbConnection,
         case: &Case,
+        prev_hash: &str,
         event: &str,
         from: Option<&str>,
         actor: &Actor,
@@ -346,17 +353,9 @@ impl Engine {
         payload: &Value,
         now: DateTime<Utc>,
         writes: &mut Writes,
-    ) -> Result<(), TxError> {
+    ) -> Result<String, TxError> {
         let seq = case.version;
-        let prev_hash = if seq == 1 {
-            GENESIS.to_string()
-        } else {
-            match repo::transitions::last_link(conn, &case.id)? {
-                Some((last, hash)) if last == seq - 1 => hash,
-                // Someone else appended first: decide again on fresh data.
-                _ => return Err(TxError::Retry),
-            }
-        };
+        let prev_hash = if seq == 1 { GENESIS } else { prev_hash }.to_string();
         let mut row = TransitionRow {
             case_id: case.id.clone(),
             seq,
@@ -371,6 +370,7 @@ impl Engine {
             hash: String::new(),
         };
         row.hash = audit::row_hash(&row);
+        let head = row.hash.clone();
         writes.transitions.push(row);
         let wf = self.workflow(&case.workflow)?;
         let rows = self
@@ -382,7 +382,7 @@ impl Engine {
             })?;
         writes.outbox.extend(rows);
         self.reconcile_timers(conn, case, now, writes)?;
-        Ok(())
+        Ok(head)
     }
 
     /// Decides with `decide` on a read connection, then writes what it decided in one
@@ -438,10 +438,10 @@ impl Engine {
             let filing = wf.file(&actor, &body, now, uuid::Uuid::now_v7().to_string())?;
             let case = filing.case;
             let mut writes = Writes::default();
-            writes.cases.push(CaseRow::from_case(&case));
-            engine.record(
+            let head = engine.record(
                 conn,
                 &case,
+                GENESIS,
                 "create",
                 None,
                 &actor,
@@ -450,6 +450,7 @@ impl Engine {
                 now,
                 &mut writes,
             )?;
+            writes.cases.push(CaseRow::from_case(&case, &head));
             let available = workflow::available_events(wf, &actor, &case, now);
             let reply = Reply {
                 status: 201,
@@ -508,7 +509,7 @@ impl Engine {
             }
             let wf = engine.workflow(name)?;
             let now = engine.clock.now();
-            let case = load_case(conn, name, &case_id, &actor)?;
+            let (case, head) = load_case(conn, name, &case_id, &actor)?;
             if let Some(expected) = if_match
                 && expected != case.version
             {
@@ -543,15 +544,13 @@ impl Engine {
             next.decider_id = step.decider_id;
             next.overdue = step.overdue;
             next.updated_at = now;
-            let mut writes = Writes {
-                update: Some((CaseRow::from_case(&next), case.version)),
-                ..Writes::default()
-            };
-            engine.record(conn, &next, event, Some(&case.state), &actor, role, &step.payload, now, &mut writes)?;
+            let mut writes = Writes::default();
+            let new_head = engine.record(conn, &next, &head, event, Some(&case.state), &actor, role, &step.payload, now, &mut writes)?;
+            writes.update = Some((CaseRow::from_case(&next, &new_head), case.version));
             if let Some(filing) = linked {
                 let lc = filing.case;
-                writes.cases.push(CaseRow::from_case(&lc));
-                engine.record(conn, &lc, "create", None, &actor, lc.applicant.role, &filing.payload, now, &mut writes)?;
+                let lc_head = engine.record(conn, &lc, GENESIS, "create", None, &actor, lc.applicant.role, &filing.payload, now, &mut writes)?;
+                writes.cases.push(CaseRow::from_case(&lc, &lc_head));
             }
             let available = workflow::available_events(wf, &actor, &next, now);
             let reply = Reply {
@@ -584,7 +583,7 @@ impl Engine {
         let engine = self.clone();
         self.db
             .read(move |conn| {
-                let case = load_case(conn, name, &case_id, &actor)?;
+                let (case, _) = load_case(conn, name, &case_id, &actor)?;
                 let wf = engine.workflow(name)?;
                 let available = workflow::available_events(wf, &actor, &case, engine.clock.now());
                 Ok(Reply {
@@ -642,7 +641,7 @@ impl Engine {
         let engine = self.clone();
         self.db
             .read(move |conn| {
-                let case = load_case(conn, name, &case_id, &actor)?;
+                let (case, _) = load_case(conn, name, &case_id, &actor)?;
                 let wf = engine.workflow(name)?;
                 let rows = repo::transitions::list_for_case(conn, &case.id)?;
                 let mails = repo::outbox::list_for_case(conn, &case.id)?;

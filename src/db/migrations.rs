@@ -45,6 +45,15 @@ pub fn revert_all(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     Ok(reverted.iter().map(|v| v.to_string()).collect())
 }
 
+/// Reverts the newest migration (tests of a migration's data changes).
+pub fn revert_last(conn: &mut DbConnection) -> Result<String, DbError> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE).map_err(err)?,
+        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES).map_err(err)?,
+    };
+    Ok(reverted.to_string())
+}
+
 /// How many migrations are not yet applied (for `/readyz`).
 pub fn pending_count(conn: &mut DbConnection) -> Result<usize, DbError> {
     Ok(match conn {

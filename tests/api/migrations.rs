@@ -3,41 +3,90 @@ use rongcuo::db::{Db, DbError, DbUrl, migrations};
 
 use crate::helpers::*;
 
+/// The migrations of each backend (`migrations/sqlite`, `migrations/postgres`).
+const MIGRATIONS: usize = 5;
+
 fn up_down_up(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 4);
+    assert_eq!(
+        migrations::run_pending(&mut conn).unwrap().len(),
+        MIGRATIONS
+    );
     assert_eq!(migrations::pending_count(&mut conn).unwrap(), 0);
     conn.batch_execute(
         "SELECT count(*) FROM cases; SELECT count(*) FROM outbox; SELECT count(*) FROM timers",
     )
     .unwrap();
-    assert_eq!(migrations::revert_all(&mut conn).unwrap().len(), 4);
+    assert_eq!(migrations::revert_all(&mut conn).unwrap().len(), MIGRATIONS);
     assert!(
         conn.batch_execute("SELECT count(*) FROM cases").is_err(),
         "down dropped the tables"
     );
-    assert_eq!(migrations::pending_count(&mut conn).unwrap(), 4);
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 4);
+    assert_eq!(migrations::pending_count(&mut conn).unwrap(), MIGRATIONS);
+    assert_eq!(
+        migrations::run_pending(&mut conn).unwrap().len(),
+        MIGRATIONS
+    );
     drop(conn);
     let r: Result<(), DbError> =
         db.write_blocking(|c| Ok(c.batch_execute("SELECT count(*) FROM transitions")?));
     r.unwrap();
 }
 
-#[test]
-fn migrations_run_up_down_and_up_on_sqlite() {
+/// Migration 5 gives existing cases the hash of their newest audit row, which the next
+/// transition chains to: a case left without it would break its chain.
+fn audit_head_is_backfilled(url: &str) {
+    let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
+    let mut conn = db.writer_connection().unwrap();
+    migrations::run_pending(&mut conn).unwrap();
+    assert!(
+        migrations::revert_last(&mut conn)
+            .unwrap()
+            .ends_with("000005")
+    );
+    conn.batch_execute(
+        "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email,
+            subject_org, subject_position, applicant_id, applicant_name, applicant_email,
+            applicant_role, title, overdue, catalogue_version, data, created_at, updated_at)
+         VALUES ('c1', 'exoneration', 'investigating', 2, 's', 'S', 's@x.cn', 'p1', 'x', 's',
+            'S', 's@x.cn', 'cadre', 't', false, '1', '{}', '2026-01-01 00:00:00',
+            '2026-01-01 00:00:00');
+         INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id,
+            actor_role, payload, at, prev_hash, hash)
+         VALUES ('c1', 1, 'create', NULL, 'filed', 's', 'cadre', '{}', '2026-01-01 00:00:00',
+                 'g', 'first'),
+                ('c1', 2, 'accept', 'filed', 'investigating', 'i', 'intake', '{}',
+                 '2026-01-01 00:00:00', 'first', 'second');",
+    )
+    .unwrap();
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 1);
+    drop(conn);
+    let heads: Vec<(String, String, i64, String)> = db
+        .read_blocking(|c| rongcuo::db::repo::cases::all_ids(c).map_err(DbError::from))
+        .unwrap();
+    assert_eq!(heads.len(), 1);
+    assert_eq!(heads[0].3, "second", "the head is the newest row's hash");
+}
+
+/// Runs `check` on a fresh SQLite file and, when configured, a fresh PostgreSQL database.
+fn on_both_backends(check: fn(&str)) {
     let dir = tempfile::tempdir().unwrap();
-    up_down_up(&format!("sqlite://{}/m.db", dir.path().display()));
+    check(&format!("sqlite://{}/m.db", dir.path().display()));
+    match create_pg_database() {
+        Some(pg) => check(&pg.url),
+        None => eprintln!("RONGCUO_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped"),
+    }
 }
 
 #[test]
-fn migrations_run_up_down_and_up_on_postgres() {
-    let Some(pg) = create_pg_database() else {
-        eprintln!("RONGCUO_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped");
-        return;
-    };
-    up_down_up(&pg.url);
+fn audit_head_is_backfilled_by_its_migration() {
+    on_both_backends(audit_head_is_backfilled);
+}
+
+#[test]
+fn migrations_run_up_down_and_up() {
+    on_both_backends(up_down_up);
 }
 
 #[test]

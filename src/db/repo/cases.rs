@@ -39,6 +39,7 @@ pub fn update_guarded(
         cases::overdue.eq(row.overdue),
         cases::data.eq(&row.data),
         cases::updated_at.eq(row.updated_at),
+        cases::audit_head.eq(&row.audit_head),
     ))
     .execute(conn)?;
     Ok(n == 1)
@@ -134,9 +135,9 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 }
 
 /// Every case id, oldest first (audit verification).
-pub fn all_ids(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, i64)>> {
+pub fn all_ids(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, i64, String)>> {
     cases::table
-        .select((cases::id, cases::state, cases::version))
+        .select((cases::id, cases::state, cases::version, cases::audit_head))
         .order((cases::created_at.asc(), cases::id.asc()))
         .load(conn)
 }
