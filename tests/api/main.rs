@@ -23,3 +23,4 @@ mod schemathesis;
 mod smtp;
 mod snapshots;
 mod timers;
+mod writer;
