@@ -119,7 +119,33 @@ struct Writes {
 }
 
 impl Writes {
+    /// On PostgreSQL, writes that fit one statement (see `repo::step`): a step that moves
+    /// one case and files none, or nothing at all (a replayed answer).
+    fn one_statement(&self) -> bool {
+        let nothing = self.transitions.is_empty()
+            && self.outbox.is_empty()
+            && self.cancel_timers.is_empty()
+            && self.timers.is_empty()
+            && self.idempotency.is_none();
+        self.cases.is_empty() && (self.update.is_some() || nothing)
+    }
+
     fn write(&self, conn: &mut DbConnection) -> Result<(), TxError> {
+        if let (DbConnection::Pg(pg), Some((case, expected))) = (&mut *conn, &self.update)
+            && self.cases.is_empty()
+        {
+            let written = repo::step::StepWrites {
+                case,
+                expected_version: *expected,
+                transitions: &self.transitions,
+                outbox: &self.outbox,
+                cancel_timers: &self.cancel_timers,
+                timers: &self.timers,
+                idempotency: self.idempotency.as_ref(),
+            }
+            .run(pg)?;
+            return if written { Ok(()) } else { Err(TxError::Retry) };
+        }
         if let Some((row, expected)) = &self.update
             && !repo::cases::update_guarded(conn, row, *expected)?
         {
@@ -402,6 +428,7 @@ impl Engine {
                 .db
                 .read_then_write(
                     move |conn| decide(&engine, conn),
+                    |(_, writes)| writes.one_statement(),
                     |conn, (reply, writes): (Reply, Writes)| {
                         writes.write(conn)?;
                         Ok(reply)

@@ -4,6 +4,7 @@ pub mod cases;
 pub mod idempotency;
 pub mod outbox;
 pub mod people;
+pub mod step;
 pub mod timers;
 pub mod transitions;
 
