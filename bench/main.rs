@@ -414,9 +414,13 @@ impl Backend {
     }
     fn connect(&self) -> rongcuo::db::DbConnection {
         match self {
-            Backend::Sqlite { path } => rongcuo::db::DbConnection::Sqlite(
-                diesel::SqliteConnection::establish(&path.display().to_string()).unwrap(),
-            ),
+            Backend::Sqlite { path } => {
+                let mut c =
+                    diesel::SqliteConnection::establish(&path.display().to_string()).unwrap();
+                // The running service's workers write too: wait for the lock as it does.
+                c.batch_execute("PRAGMA busy_timeout = 60000;").unwrap();
+                rongcuo::db::DbConnection::Sqlite(c)
+            }
             Backend::Postgres { .. } => {
                 rongcuo::db::DbConnection::Pg(PgConnection::establish(&self.url()).unwrap())
             }
@@ -479,7 +483,8 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
              ANALYZE;"
         ),
         Backend::Sqlite { .. } => format!(
-            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {size})
+            "BEGIN IMMEDIATE;
+             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {size})
              INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email,
                 subject_org, subject_position, applicant_id, applicant_name, applicant_email,
                 applicant_role, investigator_id, decider_id, title, overdue, catalogue_version, data,
@@ -503,6 +508,7 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
                 CASE WHEN i % 5 < 2 THEN 'pending' ELSE 'fired' END,
                 datetime('2023-01-01', '+' || i || ' minutes')
              FROM s;
+             COMMIT;
              ANALYZE;"
         ),
     };
