@@ -452,8 +452,8 @@ fn sql_literal(s: &str) -> String {
 }
 
 /// `size` exoneration cases in 3,100 units under 31 provinces, each with the records of a
-/// real filing (`data`), ids `seed-0000000001`…, and a deadline timer each (pending for the
-/// open ones), so that `ANALYZE` sees a timers table the size of a real one: planned over an
+/// real filing (`data`), ids `seed-0000000001`…, and a deadline timer each (pending and
+/// years ahead for the open ones, so the scheduler has nothing to fire), so that `ANALYZE` sees a timers table the size of a real one: planned over an
 /// empty one, PostgreSQL's cached plan for a case's timers stays a sequential scan.
 fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data: &str) {
     let data = sql_literal(data);
@@ -476,7 +476,9 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
              FROM generate_series(1, {size}) AS i;
              INSERT INTO timers (id, case_id, kind, name, due_at, state, created_at)
              SELECT 'seed-timer-' || i, 'seed-' || lpad(i::text, 10, '0'), 'event',
-                'supplement_overdue', timestamp '2023-02-01' + i * interval '1 minute',
+                'supplement_overdue',
+                CASE WHEN i % 5 < 2 THEN timestamp '2031-01-01' ELSE timestamp '2023-02-01' END
+                    + i * interval '1 minute',
                 CASE WHEN i % 5 < 2 THEN 'pending' ELSE 'fired' END,
                 timestamp '2023-01-01' + i * interval '1 minute'
              FROM generate_series(1, {size}) AS i;
@@ -504,7 +506,8 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
              WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {size})
              INSERT INTO timers (id, case_id, kind, name, due_at, state, created_at)
              SELECT 'seed-timer-' || i, printf('seed-%010d', i), 'event', 'supplement_overdue',
-                datetime('2023-02-01', '+' || i || ' minutes'),
+                datetime(CASE WHEN i % 5 < 2 THEN '2031-01-01' ELSE '2023-02-01' END,
+                         '+' || i || ' minutes'),
                 CASE WHEN i % 5 < 2 THEN 'pending' ELSE 'fired' END,
                 datetime('2023-01-01', '+' || i || ' minutes')
              FROM s;
