@@ -453,8 +453,9 @@ fn sql_literal(s: &str) -> String {
 
 /// `size` exoneration cases in 3,100 units under 31 provinces, each with the records of a
 /// real filing (`data`), ids `seed-0000000001`…, and a deadline timer each (pending and
-/// years ahead for the open ones, so the scheduler has nothing to fire), so that `ANALYZE` sees a timers table the size of a real one: planned over an
-/// empty one, PostgreSQL's cached plan for a case's timers stays a sequential scan.
+/// years ahead for the open ones, so the scheduler has nothing to fire), so that `ANALYZE`
+/// sees a timers table the size of a real one: planned over an empty one, PostgreSQL's
+/// cached plan for a case's timers stays a sequential scan.
 fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data: &str) {
     let data = sql_literal(data);
     let sql = match backend {
