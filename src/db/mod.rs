@@ -211,10 +211,18 @@ fn run<T, E>(
     out
 }
 
+thread_local! {
+    /// Set while this thread opens a reader connection (see [`sqlite_plan_stability`]).
+    static OPENING_READER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// SQLite re-prepares a statement whenever a newly bound value might change its plan; with
-/// the statistics of `ANALYZE` (STAT4) that is every primary-key look-up, ~10 % of a
-/// transition's CPU. The query planner stability guarantee keeps each statement's plan.
-/// Registered once per process for every SQLite connection opened after it.
+/// the statistics of `ANALYZE` (STAT4) that is every primary-key look-up of a reader, ~10 %
+/// of a transition's CPU. The query planner stability guarantee keeps each statement's
+/// plan: on the readers only. The writer keeps planning with the values, which its workers'
+/// queries need (claiming due timers out of a million with a plan made without the values
+/// held the writer for ~70 ms at a time). Registered once per process; SQLite calls it on
+/// the thread that opens each connection, which says whether it opens a reader.
 fn sqlite_plan_stability() {
     use libsqlite3_sys as ffi;
     use std::ffi::{c_char, c_int};
@@ -223,6 +231,9 @@ fn sqlite_plan_stability() {
         _err: *mut *mut c_char,
         _api: *const ffi::sqlite3_api_routines,
     ) -> c_int {
+        if !OPENING_READER.with(|r| r.get()) {
+            return ffi::SQLITE_OK;
+        }
         // SAFETY: `db` is the connection SQLite is opening; the option takes an int and an
         // optional out-pointer (null: not wanted).
         unsafe {
@@ -253,7 +264,10 @@ impl Manager {
         match self.url.backend {
             Backend::Postgres => Ok(DbConnection::Pg(PgConnection::establish(&self.url.target)?)),
             Backend::Sqlite => {
-                let mut conn = SqliteConnection::establish(&self.url.target)?;
+                OPENING_READER.with(|r| r.set(self.read_only));
+                let opened = SqliteConnection::establish(&self.url.target);
+                OPENING_READER.with(|r| r.set(false));
+                let mut conn = opened?;
                 // busy_timeout first, then one statement each (see CRATES.md).
                 let mut pragmas = vec![
                     "PRAGMA busy_timeout = 5000;",
