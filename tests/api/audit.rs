@@ -33,13 +33,17 @@ async fn an_edit_behind_the_services_back_is_caught(app: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
+    let third = app.file(&ZHANG, &filing()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let db = app.db().clone();
     let report = tokio::task::spawn_blocking(move || audit::verify_all(&db))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((report.cases, report.rows, report.breaks.len()), (2, 4, 0));
+    assert_eq!((report.cases, report.rows, report.breaks.len()), (3, 5, 0));
 
     // The table refuses edits outright.
     let edit = format!(
@@ -64,18 +68,27 @@ async fn an_edit_behind_the_services_back_is_caught(app: TestApp) {
     )
     .await
     .unwrap();
+    // The head the next transition would chain to, pointed elsewhere.
+    exec(
+        &app,
+        format!("UPDATE cases SET audit_head = 'not-the-last-hash' WHERE id = '{third}'"),
+    )
+    .await
+    .unwrap();
 
     let db = app.db().clone();
     let report = tokio::task::spawn_blocking(move || audit::verify_all(&db))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(report.breaks.len(), 2, "{:?}", report.breaks);
+    assert_eq!(report.breaks.len(), 3, "{:?}", report.breaks);
     let b = report.breaks.iter().find(|b| b.case_id == id).unwrap();
     assert_eq!(b.seq, 2);
     assert!(b.reason.contains("hash"), "{b}");
     let b = report.breaks.iter().find(|b| b.case_id == other).unwrap();
     assert!(b.reason.contains("state"), "{b}");
+    let b = report.breaks.iter().find(|b| b.case_id == third).unwrap();
+    assert!(b.reason.contains("audit head"), "{b}");
 
     // The command line says the same and exits 1.
     let url = app.settings.database.url.clone();
@@ -100,5 +113,5 @@ async fn an_edit_behind_the_services_back_is_caught(app: TestApp) {
         stdout.contains(&format!("BROKEN case {id} row 2")),
         "{stdout}"
     );
-    assert!(stdout.contains("2 broken chains"), "{stdout}");
+    assert!(stdout.contains("3 broken chains"), "{stdout}");
 }
