@@ -14,6 +14,7 @@ mod happy_path;
 mod idempotency;
 mod keys;
 mod ledger;
+mod lists;
 mod mail;
 mod migrations;
 mod openapi;

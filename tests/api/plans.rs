@@ -1,7 +1,10 @@
-//! The plan of every list query on PostgreSQL with a million cases: no sequential scan.
-//! The SQL is the one the repository really sends (captured with diesel's
-//! instrumentation), explained with its binds. Slow: runs when RONGCUO_TEST_PLANS=1 (as
-//! .ci/run sets) and PostgreSQL is configured.
+//! The plan of every list query with a million cases, on PostgreSQL and on SQLite: no
+//! sequential scan, and on SQLite the page filtered by state and org subtree found from an
+//! index alone. The SQL is the one the repository really sends (captured with diesel's
+//! instrumentation); PostgreSQL explains it with its binds, SQLite on a reader connection
+//! as the service plans it there (plans made without the values: the readers' plan
+//! stability guarantee). Slow: runs when RONGCUO_TEST_PLANS=1 (as .ci/run sets), on
+//! PostgreSQL when it is configured.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,11 +12,11 @@ use chrono::NaiveDate;
 use diesel::connection::{Connection, InstrumentationEvent, SimpleConnection};
 use diesel::{PgConnection, RunQueryDsl, sql_query};
 use rongcuo::db::repo::cases::{ListFilter, Visibility, list};
-use rongcuo::db::{Db, DbUrl, migrations};
+use rongcuo::db::{Db, DbError, DbUrl, migrations};
 
 use crate::helpers::create_pg_database;
 
-const SEED: &str = "
+const PG_SEED: &str = "
 INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email, subject_org,
     subject_position, applicant_id, applicant_name, applicant_email, applicant_role, investigator_id,
     decider_id, title, overdue, catalogue_version, data, created_at, updated_at, search_text)
@@ -27,6 +30,25 @@ SELECT md5(i::text), CASE WHEN i % 5 = 0 THEN 'clarification' ELSE 'exoneration'
     'case ' || i || ' 先检查后招标 description ' || (i % 1000)
 FROM generate_series(1, 1000000) AS i;
 ANALYZE cases;";
+
+const SQLITE_SEED: &str = "
+BEGIN IMMEDIATE;
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 1000000)
+INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email, subject_org,
+    subject_position, applicant_id, applicant_name, applicant_email, applicant_role, investigator_id,
+    decider_id, title, overdue, catalogue_version, data, created_at, updated_at, search_text)
+SELECT printf('c%09d', i), CASE WHEN i % 5 = 0 THEN 'clarification' ELSE 'exoneration' END,
+    CASE i % 5 WHEN 0 THEN 'filed' WHEN 1 THEN 'investigating' WHEN 2 THEN 'deliberating'
+               WHEN 3 THEN 'exonerated' ELSE 'closed' END, 1,
+    'u-' || (i % 200000), '干部', 'x@example.cn',
+    'p' || (i % 31) || '/c' || (i % 310) || '/u' || (i % 3100), '科员',
+    'u-' || (i % 200000), '干部', 'x@example.cn', 'cadre',
+    CASE WHEN i % 3 = 0 THEN 'inv-' || (i % 700) END, NULL, '案件 ' || i, i % 97 = 0, '2026.1', '{}',
+    datetime('2023-01-01', '+' || i || ' minutes'), datetime('2023-01-01', '+' || i || ' minutes'),
+    'case ' || i || ' 先检查后招标 description ' || (i % 1000)
+FROM s;
+COMMIT;
+ANALYZE;";
 
 fn filter() -> ListFilter {
     ListFilter {
@@ -85,32 +107,15 @@ fn literals(binds: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn every_list_filter_avoids_a_sequential_scan_on_a_million_cases() {
-    if std::env::var("RONGCUO_TEST_PLANS").is_err() {
-        eprintln!("RONGCUO_TEST_PLANS is not set: the million-case plan check is skipped");
-        return;
-    }
-    let pg = create_pg_database().expect("RONGCUO_TEST_PLANS needs RONGCUO_TEST_POSTGRES_URL");
-    let db = Db::connect(&DbUrl::parse(&pg.url).unwrap(), 1).unwrap();
-    let mut conn = db.writer_connection().unwrap();
-    migrations::run_pending(&mut conn).unwrap();
-    conn.batch_execute(SEED).unwrap();
-
-    let captured = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = captured.clone();
-    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            sink.lock().unwrap().push(query.to_string());
-        }
-    });
+/// The list filters to explain, each a query the API can send.
+fn filters() -> Vec<(&'static str, ListFilter)> {
     let day = |s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .unwrap()
             .and_hms_opt(0, 0, 0)
             .unwrap()
     };
-    let cases: Vec<(&str, ListFilter)> = vec![
+    vec![
         ("visible to staff", filter()),
         (
             "state",
@@ -123,6 +128,21 @@ fn every_list_filter_avoids_a_sequential_scan_on_a_million_cases() {
             "org",
             ListFilter {
                 org: Some("p7/c7".into()),
+                ..filter()
+            },
+        ),
+        (
+            "state and org",
+            ListFilter {
+                state: Some("investigating".into()),
+                org: Some("p7".into()),
+                ..filter()
+            },
+        ),
+        (
+            "large org subtree",
+            ListFilter {
+                org: Some("p7".into()),
                 ..filter()
             },
         ),
@@ -179,22 +199,62 @@ fn every_list_filter_avoids_a_sequential_scan_on_a_million_cases() {
                 ..filter()
             },
         ),
-    ];
-    let mut plans = Vec::new();
-    for (name, f) in &cases {
+    ]
+}
+
+/// A filter's name, the SELECTs its list query sent (diesel's debug form, with binds) and
+/// the rows it found.
+type Sent = (&'static str, Vec<String>, usize);
+
+/// Seeds a million cases on `url` and runs every filter's list query.
+fn list_queries(url: &str, seed: &str) -> (Db, Vec<Sent>) {
+    let db = Db::connect(&DbUrl::parse(url).unwrap(), 1).unwrap();
+    let mut conn = db.writer_connection().unwrap();
+    migrations::run_pending(&mut conn).unwrap();
+    conn.batch_execute(seed).unwrap();
+    let captured = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = captured.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            sink.lock().unwrap().push(query.to_string());
+        }
+    });
+    let mut out = Vec::new();
+    for (name, f) in filters() {
         captured.lock().unwrap().clear();
-        let rows = list(&mut conn, f).unwrap();
-        let sql = captured
+        let rows = list(&mut conn, &f).unwrap();
+        let selects: Vec<String> = captured
             .lock()
             .unwrap()
-            .last()
+            .iter()
+            .filter(|q| q.starts_with("SELECT"))
             .cloned()
-            .expect("the list query was captured");
-        plans.push((*name, sql, rows.len()));
+            .collect();
+        assert!(!selects.is_empty(), "{name}: the list query was captured");
+        out.push((name, selects, rows.len()));
     }
     drop(conn);
+    (db, out)
+}
+
+fn plans_enabled() -> bool {
+    if std::env::var("RONGCUO_TEST_PLANS").is_err() {
+        eprintln!("RONGCUO_TEST_PLANS is not set: the million-case plan check is skipped");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn every_list_filter_avoids_a_sequential_scan_on_a_million_cases() {
+    if !plans_enabled() {
+        return;
+    }
+    let pg = create_pg_database().expect("RONGCUO_TEST_PLANS needs RONGCUO_TEST_POSTGRES_URL");
+    let (_db, queries) = list_queries(&pg.url, PG_SEED);
     let mut pgc = PgConnection::establish(&pg.url).unwrap();
-    for (name, sql, n) in plans {
+    for (name, selects, n) in queries {
+        let sql = selects.last().unwrap();
         let (text, binds) = sql.split_once(" -- binds: ").expect("diesel's debug form");
         let args = literals(binds);
         pgc.batch_execute("DEALLOCATE ALL").unwrap();
@@ -217,5 +277,52 @@ fn every_list_filter_avoids_a_sequential_scan_on_a_million_cases() {
             "{name} ({n} rows): sequential scan\n{text}\n{plan}"
         );
         eprintln!("{name}: {n} rows, plan ok");
+    }
+}
+
+#[test]
+fn every_sqlite_list_filter_uses_an_index_on_a_million_cases() {
+    if !plans_enabled() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/plans.db", dir.path().display());
+    let (db, queries) = list_queries(&url, SQLITE_SEED);
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    for (name, selects, n) in queries {
+        let mut plans = Vec::new();
+        for sql in &selects {
+            let (text, _) = sql.split_once(" -- binds: ").expect("diesel's debug form");
+            let explain = format!("EXPLAIN QUERY PLAN {text}");
+            let lines: Vec<Line> = db
+                .read_blocking(|c| sql_query(&explain).load(c).map_err(DbError::from))
+                .unwrap();
+            let plan: Vec<String> = lines.into_iter().map(|l| l.detail).collect();
+            assert!(
+                !plan.iter().any(|l| l.trim() == "SCAN cases"),
+                "{name} ({n} rows): a scan of the whole table\n{text}\n{plan:#?}"
+            );
+            plans.push(plan.join("; "));
+        }
+        // SQLite and an org filter: the count of its matches, then either the page's ids
+        // from an index alone (few matches) or the page from the newest cases (many).
+        if name == "state and org" {
+            assert!(
+                plans.len() == 3
+                    && plans[1].contains("COVERING INDEX cases_workflow_state_org_created"),
+                "{name}: the page's ids from the state-and-org index alone\n{plans:#?}"
+            );
+        }
+        if name == "large org subtree" {
+            assert!(
+                plans.len() == 2 && !plans[1].contains("TEMP B-TREE"),
+                "{name}: the newest cases walked, not 25 000 matches sorted\n{plans:#?}"
+            );
+        }
+        eprintln!("{name}: {n} rows, plans {plans:?}");
     }
 }

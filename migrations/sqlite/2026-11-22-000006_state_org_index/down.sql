@@ -1,0 +1,1 @@
+DROP INDEX cases_workflow_state_org_created;

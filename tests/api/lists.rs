@@ -1,0 +1,155 @@
+//! The list query's org conditions, straight against the repository on both backends:
+//! exactly the org and the orgs below it, whichever way SQLite finds the page (sorting the
+//! matches' index entries, or walking the newest cases), and never a case the caller may
+//! not see.
+
+use diesel::connection::SimpleConnection;
+use rongcuo::db::repo::cases::{ListFilter, Visibility, list_sorting_at_most};
+use rongcuo::db::{Db, DbUrl, migrations};
+
+use crate::helpers::create_pg_database;
+
+/// Orgs whose names share a prefix with `a/b` without lying below it, and orgs below it.
+const ORGS: &[&str] = &[
+    "a", "a/b", "a/b/c", "a/b/c/d", "a/b-c", "a/b_c", "a/b0", "a/bc", "a/ba/b", "b/a/b",
+];
+
+fn seed(url: &str) -> Db {
+    let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
+    let mut conn = db.writer_connection().unwrap();
+    migrations::run_pending(&mut conn).unwrap();
+    let mut sql = String::new();
+    // Three cases per org, alternating states, one minute apart, newest last.
+    for (i, org) in ORGS.iter().cycle().take(ORGS.len() * 3).enumerate() {
+        let state = if i % 2 == 0 { "filed" } else { "investigating" };
+        sql.push_str(&format!(
+            "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name,
+                subject_email, subject_org, subject_position, applicant_id, applicant_name,
+                applicant_email, applicant_role, title, overdue, catalogue_version, data,
+                created_at, updated_at)
+             VALUES ('c{i:02}', 'exoneration', '{state}', 1, 'u-{i}', 'S', 's@x.cn', '{org}',
+                'x', 'u-{i}', 'S', 's@x.cn', 'cadre', 't', false, '1', '{{}}',
+                '2026-01-01 00:{i:02}:00', '2026-01-01 00:{i:02}:00');"
+        ));
+    }
+    conn.batch_execute(&sql).unwrap();
+    drop(conn);
+    db
+}
+
+fn filter(person: &str, subtrees: &[&str]) -> ListFilter {
+    ListFilter {
+        workflow: "exoneration".into(),
+        visibility: Visibility {
+            person_id: person.into(),
+            org_subtrees: subtrees.iter().map(|s| s.to_string()).collect(),
+        },
+        state: None,
+        org: None,
+        subject: None,
+        q: None,
+        investigator: None,
+        created_from: None,
+        created_to: None,
+        overdue: None,
+        after: None,
+        limit: 100,
+    }
+}
+
+/// The orgs of the page `f` finds, newest first, each way of finding it; both ways agree.
+fn orgs_listed(db: &Db, f: &ListFilter) -> Vec<String> {
+    let mut ways = Vec::new();
+    for at_most in [0, i64::MAX] {
+        let f = f.clone();
+        let rows = db
+            .read_blocking(move |c| {
+                list_sorting_at_most(c, &f, at_most).map_err(rongcuo::db::DbError::from)
+            })
+            .unwrap();
+        ways.push(
+            rows.iter()
+                .map(|r| format!("{} {}", r.id, r.subject_org))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(ways[0], ways[1], "walking and sorting find the same page");
+    ways.remove(0)
+}
+
+fn expected(keep: impl Fn(usize, &str) -> bool) -> Vec<String> {
+    let mut out: Vec<String> = ORGS
+        .iter()
+        .cycle()
+        .take(ORGS.len() * 3)
+        .enumerate()
+        .filter(|(i, org)| keep(*i, org))
+        .map(|(i, org)| format!("c{i:02} {org}"))
+        .collect();
+    out.reverse();
+    out
+}
+
+fn subtrees_are_exact(url: &str) {
+    let db = seed(url);
+    let below_ab = |org: &str| org == "a/b" || org.starts_with("a/b/");
+
+    // Staff of `a` filtering on `a/b`: the org filter implies visibility.
+    let f = ListFilter {
+        org: Some("a/b".into()),
+        ..filter("staff", &["a"])
+    };
+    assert_eq!(orgs_listed(&db, &f), expected(|_, org| below_ab(org)));
+
+    // With a state, and a page boundary in the middle: the next page continues exactly.
+    let f = ListFilter {
+        org: Some("a/b".into()),
+        state: Some("filed".into()),
+        limit: 2,
+        ..filter("staff", &["a"])
+    };
+    let all = expected(|i, org| i % 2 == 0 && below_ab(org));
+    assert_eq!(all.len(), 3, "{all:?}");
+    let first = orgs_listed(&db, &f);
+    assert_eq!(first, all[..2]);
+    let last_id = first[1].split(' ').next().unwrap().to_string();
+    let last_i: u32 = last_id[1..].parse().unwrap();
+    let after = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, last_i, 0)
+        .unwrap();
+    let next = ListFilter {
+        after: Some((after, last_id)),
+        ..f
+    };
+    assert_eq!(orgs_listed(&db, &next), all[2..]);
+
+    // Staff of `a/b` filtering on an org outside their subtree: nothing but what the
+    // visibility allows (here: no case of theirs).
+    let f = ListFilter {
+        org: Some("a/bc".into()),
+        ..filter("staff", &["a/b"])
+    };
+    assert_eq!(orgs_listed(&db, &f), Vec::<String>::new());
+
+    // A cadre filtering on an org: only the cases about or filed by them.
+    let f = ListFilter {
+        org: Some("a".into()),
+        ..filter("u-3", &[])
+    };
+    assert_eq!(orgs_listed(&db, &f), expected(|i, _| i == 3));
+
+    // Staff without an org filter see their subtree exactly.
+    let f = filter("staff", &["a/b"]);
+    assert_eq!(orgs_listed(&db, &f), expected(|_, org| below_ab(org)));
+}
+
+#[test]
+fn an_org_filter_keeps_exactly_the_subtree_on_both_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    subtrees_are_exact(&format!("sqlite://{}/lists.db", dir.path().display()));
+    match create_pg_database() {
+        Some(pg) => subtrees_are_exact(&pg.url),
+        None => eprintln!("RONGCUO_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped"),
+    }
+}
