@@ -80,27 +80,33 @@ enum Subtree {
     /// indexes do not), so it walks the newest cases and keeps those that match: quick
     /// when many cases match, slow when few do.
     Like,
-    /// `subject_org = org OR subject_org >= 'org/' AND subject_org < 'org0'` (SQLite only).
-    /// Org paths are lowercase ASCII with `/` between levels and SQLite compares bytes, so
-    /// the range holds exactly the orgs below `org` (`0` is the byte after `/`). SQLite
-    /// reads the matches from an index, then sorts them: quick when few cases match.
+    /// `subject_org >= 'org' AND subject_org < 'org0' AND (subject_org = 'org' OR
+    /// subject_org >= 'org/')` (SQLite only). Org paths are lowercase ASCII with `/` between
+    /// levels and SQLite compares bytes, so one range of the index holds the org, the orgs
+    /// below it (`0` is the byte after `/`) and only siblings like `org-x`, which the last
+    /// term drops. SQLite reads the matches from an index, then sorts them: quick when few
+    /// cases match.
     Range,
 }
 
 fn in_subtree_cond(org: &str, how: Subtree) -> BoxedCond {
-    let below: BoxedCond = match how {
+    match how {
         Subtree::Range => Box::new(
             cases::subject_org
-                .ge(format!("{org}/"))
-                .and(cases::subject_org.lt(format!("{org}0"))),
+                .ge(org.to_string())
+                .and(cases::subject_org.lt(format!("{org}0")))
+                .and(
+                    cases::subject_org
+                        .eq(org.to_string())
+                        .or(cases::subject_org.ge(format!("{org}/"))),
+                ),
         ),
         Subtree::Like => Box::new(
-            cases::subject_org
+            cases::subject_org.eq(org.to_string()).or(cases::subject_org
                 .like(format!("{}/%", like_escape(org)))
-                .escape('\\'),
+                .escape('\\')),
         ),
-    };
-    Box::new(cases::subject_org.eq(org.to_string()).or(below))
+    }
 }
 
 /// True when `outer` is `inner` or one of its ancestors.
@@ -118,7 +124,8 @@ fn covers(outer: &str, inner: &str) -> bool {
 pub const SQLITE_SORT_AT_MOST: i64 = 16_384;
 
 /// Whether the org filter of `f` matches few enough cases (of its workflow and state) to
-/// sort them: counted from an index alone, stopping at `at_most`.
+/// sort them: counted from an index alone, stopping at `at_most` (the few siblings like
+/// `org-x` that share the range count too: this only chooses a way).
 fn few_in_subtree(
     conn: &mut DbConnection,
     f: &ListFilter,
@@ -138,13 +145,12 @@ fn few_in_subtree(
     };
     let sql = format!(
         "SELECT count(*) AS n FROM (SELECT 1 FROM cases WHERE workflow = ? {state}
-             AND (subject_org = ? OR (subject_org >= ? AND subject_org < ?)) LIMIT ?)"
+             AND subject_org >= ? AND subject_org < ? LIMIT ?)"
     );
     let n = diesel::sql_query(sql)
         .bind::<Text, _>(&f.workflow)
         .bind::<Text, _>(f.state.as_deref().unwrap_or(""))
         .bind::<Text, _>(org)
-        .bind::<Text, _>(format!("{org}/"))
         .bind::<Text, _>(format!("{org}0"))
         .bind::<BigInt, _>(at_most)
         .get_result::<Count>(conn)?
