@@ -26,22 +26,35 @@ pub fn update_guarded(
     row: &CaseRow,
     expected_version: i64,
 ) -> QueryResult<bool> {
-    let n = diesel::update(
-        cases::table
-            .filter(cases::id.eq(&row.id))
-            .filter(cases::version.eq(expected_version)),
-    )
-    .set((
-        cases::state.eq(&row.state),
-        cases::version.eq(row.version),
-        cases::investigator_id.eq(&row.investigator_id),
-        cases::decider_id.eq(&row.decider_id),
-        cases::overdue.eq(row.overdue),
-        cases::data.eq(&row.data),
-        cases::updated_at.eq(row.updated_at),
-        cases::audit_head.eq(&row.audit_head),
-    ))
-    .execute(conn)?;
+    use super::fixed::{Bind, Fixed};
+    let n = Fixed {
+        sql: &[
+            "UPDATE cases SET state = ",
+            ", version = ",
+            ", investigator_id = ",
+            ", decider_id = ",
+            ", overdue = ",
+            ", data = ",
+            ", updated_at = ",
+            ", audit_head = ",
+            " WHERE id = ",
+            " AND version = ",
+            "",
+        ],
+        binds: vec![
+            Bind::Text(&row.state),
+            Bind::BigInt(row.version),
+            Bind::NullableText(row.investigator_id.as_deref()),
+            Bind::NullableText(row.decider_id.as_deref()),
+            Bind::Bool(row.overdue),
+            Bind::Text(&row.data),
+            Bind::Timestamp(row.updated_at),
+            Bind::Text(&row.audit_head),
+            Bind::Text(&row.id),
+            Bind::BigInt(expected_version),
+        ],
+    }
+    .execute_on(conn)?;
     Ok(n == 1)
 }
 

@@ -22,17 +22,17 @@ pub fn insert(conn: &mut DbConnection, row: &TimerRow) -> QueryResult<()> {
 
 /// A pending timer the case no longer needs (its deadline moved or was met).
 pub fn cancel(conn: &mut DbConnection, id: &str, at: NaiveDateTime, why: &str) -> QueryResult<()> {
-    diesel::update(
-        timers::table
-            .filter(timers::id.eq(id))
-            .filter(timers::state.eq("pending")),
-    )
-    .set((
-        timers::state.eq("cancelled"),
-        timers::fired_at.eq(Some(at)),
-        timers::outcome.eq(Some(why)),
-    ))
-    .execute(conn)?;
+    use super::fixed::{Bind, Fixed};
+    Fixed {
+        sql: &[
+            "UPDATE timers SET state = 'cancelled', fired_at = ",
+            ", outcome = ",
+            " WHERE id = ",
+            " AND state = 'pending'",
+        ],
+        binds: vec![Bind::Timestamp(at), Bind::Text(why), Bind::Text(id)],
+    }
+    .execute_on(conn)?;
     Ok(())
 }
 
