@@ -157,7 +157,7 @@ impl Application {
                     crate::http::health::limit_headers,
                 ))
                 .wrap(actix_web::middleware::from_fn(crate::http::health::track))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .app_data(data.clone())
                 .configure(routes::configure)
                 .default_service(web::to(problem::not_found))

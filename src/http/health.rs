@@ -102,15 +102,18 @@ pub async fn track(
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let start = std::time::Instant::now();
     let method = req.method().to_string();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let res = next.call(req).await?;
     if let Some(m) = crate::metrics::get() {
+        let route = res
+            .request()
+            .app_data::<super::routes::RoutePattern>()
+            .map_or("unmatched", |p| &*p.0);
         let status = res.status().as_u16().to_string();
         m.requests
-            .with_label_values(&[&route, &method, &status])
+            .with_label_values(&[route, &method, &status])
             .inc();
         m.latency
-            .with_label_values(&[&route, &method])
+            .with_label_values(&[route, &method])
             .observe(start.elapsed().as_secs_f64());
     }
     Ok(res)

@@ -4,6 +4,7 @@
 
 use actix_web::http::{Method, header};
 use actix_web::{HttpResponse, ResponseError, Route, web};
+use std::sync::Arc;
 
 use super::cases::{self, WorkflowName};
 use super::openapi::{Doc, ops};
@@ -230,6 +231,12 @@ pub fn endpoints() -> Vec<Endpoint> {
     all
 }
 
+/// The pattern of the route a request was routed to (`/api/v1/exonerations/{id}`), for
+/// metrics and logs: read from the resource's data once routed, where asking actix
+/// (`match_pattern`) matches the path against every route's regex again.
+#[derive(Clone, Debug)]
+pub struct RoutePattern(pub Arc<str>);
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for e in endpoints() {
         let allow = e
@@ -238,7 +245,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .map(|h| h.method.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let mut resource = web::resource(e.path);
+        let pattern = RoutePattern(Arc::from(e.path.as_str()));
+        let mut resource = web::resource(e.path).app_data(pattern);
         if let Some(name) = e.workflow {
             resource = resource.app_data(web::Data::new(WorkflowName(name)));
         }
