@@ -53,32 +53,27 @@ impl Templates {
     }
 
     pub fn render(&self, name: &str, ctx: &Value) -> Result<Rendered, String> {
-        let part = |suffix: &str| -> Result<String, String> {
+        // The context becomes a template value once, for all three parts (rendering from
+        // serde_json's value converts it again at every render).
+        let ctx = minijinja::Value::from_serialize(ctx);
+        let part = |suffix: &str, ctx: &minijinja::Value| -> Result<String, String> {
             let t = self
                 .env
                 .get_template(&format!("{name}.{suffix}"))
                 .map_err(|e| e.to_string())?;
             t.render(ctx).map_err(|e| format!("{name}.{suffix}: {e}"))
         };
-        let subject = part("subject")?
+        let subject = part("subject", &ctx)?
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        let mut html_ctx = ctx.clone();
-        if let Value::Object(m) = &mut html_ctx {
-            m.insert("subject".into(), Value::String(subject.clone()));
-        }
-        let html = {
-            let t = self
-                .env
-                .get_template(&format!("{name}.html"))
-                .map_err(|e| e.to_string())?;
-            t.render(&html_ctx)
-                .map_err(|e| format!("{name}.html: {e}"))?
-        };
+        let html = part(
+            "html",
+            &minijinja::context! { subject => subject.clone(), ..ctx.clone() },
+        )?;
         Ok(Rendered {
             subject,
-            text: tidy(&part("txt")?),
+            text: tidy(&part("txt", &ctx)?),
             html,
         })
     }

@@ -308,7 +308,7 @@ impl Exoneration {
     }
 
     fn records(case: &Case) -> Result<Records, Refusal> {
-        serde_json::from_value(case.records.clone()).map_err(|e| {
+        <Records as serde::Deserialize>::deserialize(&case.records).map_err(|e| {
             Refusal::Conflict(format!("the case's stored records cannot be read: {e}"))
         })
     }
