@@ -205,8 +205,31 @@ fn load_case(
     id: &str,
     actor: &Actor,
 ) -> Result<(Case, String), AppError> {
-    let row = repo::cases::find_by_id(conn, id)?.filter(|r| r.workflow == workflow);
-    let (case, head) = match row {
+    let row = repo::cases::find_by_id(conn, id)?;
+    visible_case(workflow, row, actor)
+}
+
+/// [`load_case`], with the case's timers that are not cancelled (one query).
+fn load_case_and_timers(
+    conn: &mut DbConnection,
+    workflow: &str,
+    id: &str,
+    actor: &Actor,
+) -> Result<(Case, String, Vec<TimerRow>), AppError> {
+    let (row, timers) = match repo::cases::find_with_live_timers(conn, id)? {
+        Some((row, timers)) => (Some(row), timers),
+        None => (None, Vec::new()),
+    };
+    let (case, head) = visible_case(workflow, row, actor)?;
+    Ok((case, head, timers))
+}
+
+fn visible_case(
+    workflow: &str,
+    row: Option<CaseRow>,
+    actor: &Actor,
+) -> Result<(Case, String), AppError> {
+    let (case, head) = match row.filter(|r| r.workflow == workflow) {
         Some(mut row) => {
             let head = std::mem::take(&mut row.audit_head);
             (row.into_case().map_err(AppError::internal)?, head)
@@ -297,8 +320,8 @@ impl Engine {
     /// reminder goes before each deadline still far enough ahead.
     fn reconcile_timers(
         &self,
-        conn: &mut DbConnection,
         case: &Case,
+        existing: &[TimerRow],
         now: DateTime<Utc>,
         writes: &mut Writes,
     ) -> Result<(), TxError> {
@@ -320,7 +343,6 @@ impl Engine {
             (kind.to_string(), name.to_string(), due)
         };
         // A timer fires at most once: one being fired, fired or dropped is not planned again.
-        let existing = repo::timers::live_for_case(conn, &case.id)?;
         let wanted: Vec<_> = desired
             .iter()
             .map(|d| {
@@ -365,13 +387,15 @@ impl Engine {
 
     /// Plans the audit row, the outbox rows and the timers of one transition, and returns
     /// the audit row's hash: the case's new head. `prev_hash` is the head the case had when
-    /// it was read; the case's version guard makes sure it still has it when written.
+    /// it was read, `timers` its timers that are not cancelled (none for a new case); the
+    /// case's version guard makes sure it still has them when written.
     #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         conn: &mut DbConnection,
         case: &Case,
         prev_hash: &str,
+        timers: &[TimerRow],
         event: &str,
         from: Option<&str>,
         actor: &Actor,
@@ -407,7 +431,7 @@ impl Engine {
                 notify::NotifyError::Render(m) => TxError::App(AppError::internal(m)),
             })?;
         writes.outbox.extend(rows);
-        self.reconcile_timers(conn, case, now, writes)?;
+        self.reconcile_timers(case, timers, now, writes)?;
         Ok(head)
     }
 
@@ -469,6 +493,7 @@ impl Engine {
                 conn,
                 &case,
                 GENESIS,
+                &[],
                 "create",
                 None,
                 &actor,
@@ -536,7 +561,7 @@ impl Engine {
             }
             let wf = engine.workflow(name)?;
             let now = engine.clock.now();
-            let (case, head) = load_case(conn, name, &case_id, &actor)?;
+            let (case, head, timers) = load_case_and_timers(conn, name, &case_id, &actor)?;
             if let Some(expected) = if_match
                 && expected != case.version
             {
@@ -572,11 +597,11 @@ impl Engine {
             next.overdue = step.overdue;
             next.updated_at = now;
             let mut writes = Writes::default();
-            let new_head = engine.record(conn, &next, &head, event, Some(&case.state), &actor, role, &step.payload, now, &mut writes)?;
+            let new_head = engine.record(conn, &next, &head, &timers, event, Some(&case.state), &actor, role, &step.payload, now, &mut writes)?;
             writes.update = Some((CaseRow::from_case(&next, &new_head), case.version));
             if let Some(filing) = linked {
                 let lc = filing.case;
-                let lc_head = engine.record(conn, &lc, GENESIS, "create", None, &actor, lc.applicant.role, &filing.payload, now, &mut writes)?;
+                let lc_head = engine.record(conn, &lc, GENESIS, &[], "create", None, &actor, lc.applicant.role, &filing.payload, now, &mut writes)?;
                 writes.cases.push(CaseRow::from_case(&lc, &lc_head));
             }
             let available = workflow::available_events(wf, &actor, &next, now);

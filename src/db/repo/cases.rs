@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::like_escape;
-use crate::db::models::CaseRow;
-use crate::db::schema::cases;
+use crate::db::models::{CaseRow, TimerRow};
+use crate::db::schema::{cases, timers};
 use crate::db::{DbBackend, DbConnection};
 
 pub fn insert(conn: &mut DbConnection, row: &CaseRow) -> QueryResult<()> {
@@ -17,6 +17,32 @@ pub fn insert(conn: &mut DbConnection, row: &CaseRow) -> QueryResult<()> {
 
 pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CaseRow>> {
     cases::table.find(id).first::<CaseRow>(conn).optional()
+}
+
+/// A case with its timers that are not cancelled (pending, firing, fired), in one query:
+/// a transition plans timers against them (one round trip less on PostgreSQL).
+pub fn find_with_live_timers(
+    conn: &mut DbConnection,
+    id: &str,
+) -> QueryResult<Option<(CaseRow, Vec<TimerRow>)>> {
+    let rows: Vec<(CaseRow, Option<TimerRow>)> = cases::table
+        .left_join(
+            timers::table.on(timers::case_id
+                .eq(cases::id)
+                .and(timers::state.ne("cancelled"))),
+        )
+        .filter(cases::id.eq(id))
+        .select((cases::all_columns, timers::all_columns.nullable()))
+        .load(conn)?;
+    let mut rows = rows.into_iter();
+    let Some((case, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let timers = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, t)| t))
+        .collect();
+    Ok(Some((case, timers)))
 }
 
 /// Writes the new state of a case only if nobody changed it since `expected_version`

@@ -5,14 +5,6 @@ use crate::db::DbConnection;
 use crate::db::models::TimerRow;
 use crate::db::schema::timers;
 
-/// Every timer of a case that was not cancelled: pending, firing, fired or dropped.
-pub fn live_for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<TimerRow>> {
-    timers::table
-        .filter(timers::case_id.eq(case_id))
-        .filter(timers::state.ne("cancelled"))
-        .load(conn)
-}
-
 pub fn insert(conn: &mut DbConnection, row: &TimerRow) -> QueryResult<()> {
     diesel::insert_into(timers::table)
         .values(row)
