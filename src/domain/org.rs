@@ -44,10 +44,7 @@ impl OrgPath {
 
     /// True when `other` is this org or lies below it.
     pub fn covers(&self, other: &str) -> bool {
-        other == self.0
-            || (other.len() > self.0.len()
-                && other.starts_with(&self.0)
-                && other.as_bytes()[self.0.len()] == b'/')
+        covers(&self.0, other)
     }
 
     /// This org and all its ancestors, root first.
@@ -63,6 +60,15 @@ impl OrgPath {
         }
         out
     }
+}
+
+/// True when the org path `inner` is `outer` or lies below it (`anhui/hefei` covers
+/// `anhui/hefei/finance`, not `anhui/hefei2`).
+pub fn covers(outer: &str, inner: &str) -> bool {
+    inner == outer
+        || (inner.len() > outer.len()
+            && inner.starts_with(outer)
+            && inner.as_bytes()[outer.len()] == b'/')
 }
 
 impl fmt::Display for OrgPath {

@@ -122,20 +122,7 @@ pub fn decode_cursor(s: &str) -> Result<(DateTime<Utc>, String), AppError> {
 /// Parses the list query, naming any bad parameter.
 fn list_filter(req: &HttpRequest, workflow: &str, states: &[&str]) -> Result<ListFilter, AppError> {
     let params = query::params(req)?;
-    let mut f = ListFilter {
-        workflow: workflow.to_string(),
-        visibility: Default::default(),
-        state: None,
-        org: None,
-        subject: None,
-        q: None,
-        investigator: None,
-        created_from: None,
-        created_to: None,
-        overdue: None,
-        after: None,
-        limit: DEFAULT_LIMIT,
-    };
+    let mut f = ListFilter::new(workflow, Default::default(), DEFAULT_LIMIT);
     for (k, v) in params {
         match k.as_str() {
             "state" => {

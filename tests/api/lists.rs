@@ -38,23 +38,11 @@ fn seed(url: &str) -> Db {
 }
 
 fn filter(person: &str, subtrees: &[&str]) -> ListFilter {
-    ListFilter {
-        workflow: "exoneration".into(),
-        visibility: Visibility {
-            person_id: person.into(),
-            org_subtrees: subtrees.iter().map(|s| s.to_string()).collect(),
-        },
-        state: None,
-        org: None,
-        subject: None,
-        q: None,
-        investigator: None,
-        created_from: None,
-        created_to: None,
-        overdue: None,
-        after: None,
-        limit: 100,
-    }
+    let visibility = Visibility {
+        person_id: person.into(),
+        org_subtrees: subtrees.iter().map(|s| s.to_string()).collect(),
+    };
+    ListFilter::new("exoneration", visibility, 100)
 }
 
 /// The orgs of the page `f` finds, newest first, each way of finding it; both ways agree.

@@ -51,23 +51,11 @@ COMMIT;
 ANALYZE;";
 
 fn filter() -> ListFilter {
-    ListFilter {
-        workflow: "exoneration".into(),
-        visibility: Visibility {
-            person_id: "u-staff".into(),
-            org_subtrees: vec!["p7".into()],
-        },
-        state: None,
-        org: None,
-        subject: None,
-        q: None,
-        investigator: None,
-        created_from: None,
-        created_to: None,
-        overdue: None,
-        after: None,
-        limit: 21,
-    }
+    let visibility = Visibility {
+        person_id: "u-staff".into(),
+        org_subtrees: vec!["p7".into()],
+    };
+    ListFilter::new("exoneration", visibility, 21)
 }
 
 /// Splits diesel's `[a, "b", 3]` bind list into SQL literals.

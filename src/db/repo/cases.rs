@@ -108,6 +108,26 @@ pub struct ListFilter {
     pub limit: i64,
 }
 
+impl ListFilter {
+    /// No filter but the workflow and who is asking: the newest `limit` cases they may see.
+    pub fn new(workflow: &str, visibility: Visibility, limit: i64) -> ListFilter {
+        ListFilter {
+            workflow: workflow.to_string(),
+            visibility,
+            state: None,
+            org: None,
+            subject: None,
+            q: None,
+            investigator: None,
+            created_from: None,
+            created_to: None,
+            overdue: None,
+            after: None,
+            limit,
+        }
+    }
+}
+
 type BoxedCond = Box<dyn BoxableExpression<cases::table, DbBackend, SqlType = Bool>>;
 
 /// How a condition on an org subtree is written, which decides how SQLite finds a page.
@@ -146,14 +166,6 @@ fn in_subtree_cond(org: &str, how: Subtree) -> BoxedCond {
                 .escape('\\')),
         ),
     }
-}
-
-/// True when `outer` is `inner` or one of its ancestors.
-fn covers(outer: &str, inner: &str) -> bool {
-    inner == outer
-        || (inner.len() > outer.len()
-            && inner.starts_with(outer)
-            && inner.as_bytes()[outer.len()] == b'/')
 }
 
 /// Up to this many cases of a list's workflow, state and org filter, SQLite sorts their
@@ -243,7 +255,7 @@ fn filtered(f: &ListFilter, org_filter: Subtree) -> BoxedCases<'static> {
         f.visibility
             .org_subtrees
             .iter()
-            .any(|subtree| covers(subtree, org))
+            .any(|subtree| crate::domain::org::covers(subtree, org))
     });
     if !org_implies_visibility {
         let mut visible: BoxedCond = Box::new(
