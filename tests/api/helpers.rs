@@ -161,6 +161,17 @@ pub fn create_pg_database() -> Option<PgDatabase> {
     })
 }
 
+/// Runs `check` on the URL of a fresh SQLite file and, when configured, of a fresh
+/// PostgreSQL database (for tests below the HTTP layer; `on_both_backends!` runs an app).
+pub fn with_each_database_url(check: fn(&str)) {
+    let dir = tempfile::tempdir().unwrap();
+    check(&format!("sqlite://{}/t.db", dir.path().display()));
+    match create_pg_database() {
+        Some(pg) => check(&pg.url),
+        None => eprintln!("RONGCUO_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped"),
+    }
+}
+
 pub fn test_env(db_url: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
     let mut env: HashMap<String, String> = [
         ("RONGCUO_LISTEN", "127.0.0.1:0"),

@@ -7,7 +7,7 @@ use diesel::connection::SimpleConnection;
 use rongcuo::db::repo::cases::{ListFilter, Visibility, list_sorting_at_most};
 use rongcuo::db::{Db, DbUrl, migrations};
 
-use crate::helpers::create_pg_database;
+use crate::helpers::with_each_database_url;
 
 /// Orgs whose names share a prefix with `a/b` without lying below it, and orgs below it.
 const ORGS: &[&str] = &[
@@ -134,10 +134,5 @@ fn subtrees_are_exact(url: &str) {
 
 #[test]
 fn an_org_filter_keeps_exactly_the_subtree_on_both_backends() {
-    let dir = tempfile::tempdir().unwrap();
-    subtrees_are_exact(&format!("sqlite://{}/lists.db", dir.path().display()));
-    match create_pg_database() {
-        Some(pg) => subtrees_are_exact(&pg.url),
-        None => eprintln!("RONGCUO_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped"),
-    }
+    with_each_database_url(subtrees_are_exact);
 }

@@ -71,24 +71,14 @@ fn audit_head_is_backfilled(url: &str) {
     assert_eq!(heads[0].3, "second", "the head is the newest row's hash");
 }
 
-/// Runs `check` on a fresh SQLite file and, when configured, a fresh PostgreSQL database.
-fn on_both_backends(check: fn(&str)) {
-    let dir = tempfile::tempdir().unwrap();
-    check(&format!("sqlite://{}/m.db", dir.path().display()));
-    match create_pg_database() {
-        Some(pg) => check(&pg.url),
-        None => eprintln!("RONGCUO_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped"),
-    }
-}
-
 #[test]
 fn audit_head_is_backfilled_by_its_migration() {
-    on_both_backends(audit_head_is_backfilled);
+    with_each_database_url(audit_head_is_backfilled);
 }
 
 #[test]
 fn migrations_run_up_down_and_up() {
-    on_both_backends(up_down_up);
+    with_each_database_url(up_down_up);
 }
 
 #[test]

@@ -503,3 +503,59 @@ async fn a_timer_left_firing_by_a_dead_process_is_taken_up_after_its_lease(backe
         "taken up again, and refused by the case (it is `filed`)"
     );
 }
+
+/// A transition plans timers against the case's timers read with it in one query: every
+/// timer not cancelled, none of another case's, and a case without timers or no case at all.
+fn a_case_is_read_with_exactly_its_live_timers(url: &str) {
+    use diesel::connection::SimpleConnection;
+    let db = rongcuo::db::Db::connect(&rongcuo::db::DbUrl::parse(url).unwrap(), 2).unwrap();
+    let mut conn = db.writer_connection().unwrap();
+    rongcuo::db::migrations::run_pending(&mut conn).unwrap();
+    let mut sql = String::new();
+    for case in ["c1", "c2", "c3"] {
+        sql.push_str(&format!(
+            "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name,
+                subject_email, subject_org, subject_position, applicant_id, applicant_name,
+                applicant_email, applicant_role, title, overdue, catalogue_version, data,
+                created_at, updated_at)
+             VALUES ('{case}', 'exoneration', 'filed', 1, 's', 'S', 's@x.cn', 'p1', 'x', 's',
+                'S', 's@x.cn', 'cadre', 't', false, '1', '{{}}', '2026-01-01 00:00:00',
+                '2026-01-01 00:00:00');"
+        ));
+    }
+    for (id, case, state) in [
+        ("t1", "c1", "pending"),
+        ("t2", "c1", "fired"),
+        ("t3", "c1", "cancelled"),
+        ("t4", "c1", "firing"),
+        ("t5", "c2", "pending"),
+    ] {
+        sql.push_str(&format!(
+            "INSERT INTO timers (id, case_id, kind, name, due_at, state, created_at)
+             VALUES ('{id}', '{case}', 'event', 'x', '2026-02-01 00:00:00', '{state}',
+                '2026-01-01 00:00:00');"
+        ));
+    }
+    conn.batch_execute(&sql).unwrap();
+    let mut live = |id: &str| {
+        repo::cases::find_with_live_timers(&mut conn, id)
+            .unwrap()
+            .map(|(case, timers)| {
+                let mut ids: Vec<String> = timers.into_iter().map(|t| t.id).collect();
+                ids.sort();
+                (case.id, ids)
+            })
+    };
+    assert_eq!(
+        live("c1"),
+        Some(("c1".into(), vec!["t1".into(), "t2".into(), "t4".into()]))
+    );
+    assert_eq!(live("c2"), Some(("c2".into(), vec!["t5".into()])));
+    assert_eq!(live("c3"), Some(("c3".into(), vec![])));
+    assert_eq!(live("c4"), None);
+}
+
+#[test]
+fn a_case_is_read_with_exactly_its_live_timers_on_both_backends() {
+    with_each_database_url(a_case_is_read_with_exactly_its_live_timers);
+}

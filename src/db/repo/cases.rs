@@ -148,6 +148,16 @@ enum Subtree {
     Range,
 }
 
+impl Subtree {
+    /// The form the backend's indexes serve: a range on SQLite, a prefix on PostgreSQL.
+    fn indexed_on(conn: &DbConnection) -> Subtree {
+        match conn {
+            DbConnection::Sqlite(_) => Subtree::Range,
+            DbConnection::Pg(_) => Subtree::Like,
+        }
+    }
+}
+
 fn in_subtree_cond(org: &str, how: Subtree) -> BoxedCond {
     match how {
         Subtree::Range => Box::new(
@@ -318,10 +328,7 @@ pub fn all_ids(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, i64,
 
 /// Every case of `workflow` about a cadre of `org` or below (the ledger), by subject.
 pub fn in_subtree(conn: &mut DbConnection, workflow: &str, org: &str) -> QueryResult<Vec<CaseRow>> {
-    let how = match conn {
-        DbConnection::Sqlite(_) => Subtree::Range,
-        DbConnection::Pg(_) => Subtree::Like,
-    };
+    let how = Subtree::indexed_on(conn);
     cases::table
         .filter(cases::workflow.eq(workflow.to_string()))
         .filter(in_subtree_cond(org, how))
@@ -337,10 +344,7 @@ pub fn created_between(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<CaseRow>> {
-    let how = match conn {
-        DbConnection::Sqlite(_) => Subtree::Range,
-        DbConnection::Pg(_) => Subtree::Like,
-    };
+    let how = Subtree::indexed_on(conn);
     cases::table
         .filter(cases::workflow.eq(workflow.to_string()))
         .filter(in_subtree_cond(org, how))
