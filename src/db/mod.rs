@@ -24,6 +24,27 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection (`SqliteConnection` or
+/// `PgConnection`); `$body` is compiled once for each.
+///
+/// Going through [`DbConnection`] itself costs at every execution: diesel's
+/// `MultiConnection` writes the statement's whole SQL text out again each time its query is
+/// walked (for the cache key, for the bind values, for the cache check), even when the
+/// prepared statement is cached. On the backend's own connection a query with a static
+/// type is found in the statement cache by that type and only its values are bound: about
+/// a tenth of the service's CPU per transition, half of it on SQLite's one writer thread
+/// (BENCHMARKS.md). Queries on the hot paths (a transition, a filing, reading a case) go
+/// through here; the rest may stay on the enum.
+macro_rules! native {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use native;
+
 /// The backend type of [`DbConnection`], for boxed queries.
 pub type DbBackend = <DbConnection as diesel::Connection>::Backend;
 

@@ -6,17 +6,15 @@ use diesel::sql_types::Bool;
 use super::like_escape;
 use crate::db::models::{CaseRow, TimerRow};
 use crate::db::schema::{cases, timers};
-use crate::db::{DbBackend, DbConnection};
+use crate::db::{DbBackend, DbConnection, native};
 
 pub fn insert(conn: &mut DbConnection, row: &CaseRow) -> QueryResult<()> {
-    diesel::insert_into(cases::table)
-        .values(row)
-        .execute(conn)?;
+    native!(conn, c => diesel::insert_into(cases::table).values(row).execute(c))?;
     Ok(())
 }
 
 pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CaseRow>> {
-    cases::table.find(id).first::<CaseRow>(conn).optional()
+    native!(conn, c => cases::table.find(id).first::<CaseRow>(c).optional())
 }
 
 /// A case with its timers that are not cancelled (pending, firing, fired), in one query:
@@ -25,15 +23,15 @@ pub fn find_with_live_timers(
     conn: &mut DbConnection,
     id: &str,
 ) -> QueryResult<Option<(CaseRow, Vec<TimerRow>)>> {
-    let rows: Vec<(CaseRow, Option<TimerRow>)> = cases::table
+    let query = cases::table
         .left_join(
             timers::table.on(timers::case_id
                 .eq(cases::id)
                 .and(timers::state.ne("cancelled"))),
         )
         .filter(cases::id.eq(id))
-        .select((cases::all_columns, timers::all_columns.nullable()))
-        .load(conn)?;
+        .select((cases::all_columns, timers::all_columns.nullable()));
+    let rows: Vec<(CaseRow, Option<TimerRow>)> = native!(conn, c => query.load(c))?;
     let mut rows = rows.into_iter();
     let Some((case, first)) = rows.next() else {
         return Ok(None);

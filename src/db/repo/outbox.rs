@@ -1,25 +1,23 @@
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::models::OutboxRow;
 use crate::db::schema::outbox;
+use crate::db::{DbConnection, native};
 
 /// Inserts the rows one by one (batch inserts do not compile through the backend enum;
 /// inside the caller's transaction this costs one round trip per recipient).
 pub fn insert_all(conn: &mut DbConnection, rows: &[OutboxRow]) -> QueryResult<()> {
     for row in rows {
-        diesel::insert_into(outbox::table)
-            .values(row)
-            .execute(conn)?;
+        native!(conn, c => diesel::insert_into(outbox::table).values(row).execute(c))?;
     }
     Ok(())
 }
 
 pub fn list_for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<OutboxRow>> {
-    outbox::table
+    let query = outbox::table
         .filter(outbox::case_id.eq(case_id))
-        .order((outbox::seq.asc(), outbox::recipient_email.asc()))
-        .load(conn)
+        .order((outbox::seq.asc(), outbox::recipient_email.asc()));
+    native!(conn, c => query.load(c))
 }
 
 /// Claims up to `limit` rows that are due: pending ones, and `sending` ones whose lease ran

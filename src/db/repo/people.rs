@@ -2,9 +2,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
 use super::like_escape;
-use crate::db::DbConnection;
 use crate::db::models::PersonRow;
 use crate::db::schema::people;
+use crate::db::{DbConnection, native};
 
 /// Inserts or replaces a person (the same SQL on SQLite and PostgreSQL).
 pub fn upsert(conn: &mut DbConnection, p: &PersonRow) -> QueryResult<()> {
@@ -27,7 +27,7 @@ pub fn upsert(conn: &mut DbConnection, p: &PersonRow) -> QueryResult<()> {
 }
 
 pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<PersonRow>> {
-    people::table.find(id).first(conn).optional()
+    native!(conn, c => people::table.find(id).first(c).optional())
 }
 
 /// People holding `role` whose org is one of `orgs` (the ancestors of a case's org).
@@ -36,13 +36,13 @@ pub fn with_role_in_orgs(
     role: &str,
     orgs: &[String],
 ) -> QueryResult<Vec<PersonRow>> {
-    people::table
+    let query = people::table
         .filter(people::org.eq_any(orgs))
         .filter(
             people::roles
                 .like(format!("%,{},%", like_escape(role)))
                 .escape('\\'),
         )
-        .order(people::id.asc())
-        .load(conn)
+        .order(people::id.asc());
+    native!(conn, c => query.load(c))
 }

@@ -1,14 +1,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::models::TimerRow;
 use crate::db::schema::timers;
+use crate::db::{DbConnection, native};
 
 pub fn insert(conn: &mut DbConnection, row: &TimerRow) -> QueryResult<()> {
-    diesel::insert_into(timers::table)
-        .values(row)
-        .execute(conn)?;
+    native!(conn, c => diesel::insert_into(timers::table).values(row).execute(c))?;
     Ok(())
 }
 
@@ -88,8 +86,8 @@ pub fn finish(
 }
 
 pub fn list_for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<TimerRow>> {
-    timers::table
+    let query = timers::table
         .filter(timers::case_id.eq(case_id))
-        .order((timers::due_at.asc(), timers::id.asc()))
-        .load(conn)
+        .order((timers::due_at.asc(), timers::id.asc()));
+    native!(conn, c => query.load(c))
 }

@@ -1,22 +1,20 @@
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::models::TransitionRow;
 use crate::db::schema::transitions;
+use crate::db::{DbConnection, native};
 
 pub fn insert(conn: &mut DbConnection, row: &TransitionRow) -> QueryResult<()> {
-    diesel::insert_into(transitions::table)
-        .values(row)
-        .execute(conn)?;
+    native!(conn, c => diesel::insert_into(transitions::table).values(row).execute(c))?;
     Ok(())
 }
 
 /// A case's timeline, oldest first.
 pub fn list_for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<TransitionRow>> {
-    transitions::table
+    let query = transitions::table
         .filter(transitions::case_id.eq(case_id))
-        .order(transitions::seq.asc())
-        .load(conn)
+        .order(transitions::seq.asc());
+    native!(conn, c => query.load(c))
 }
 
 /// (case id, from state, at) of every transition of the given cases, in order per case.
