@@ -232,6 +232,44 @@ fn run<T, E>(
     out
 }
 
+/// Runs `f` on a reader: on SQLite inside one read transaction (`BEGIN` … `COMMIT`), so all
+/// its queries see one snapshot and the reader takes up the newest commit once. Each query
+/// was a read transaction of its own: a transition's look-ups (the case, then each
+/// recipient in the directory) could see different commits, and every one that followed a
+/// commit made the reader drop its page cache and memory map again (BENCHMARKS.md).
+fn run_read<T, E: From<DbError>>(
+    conn: &mut r2d2::PooledConnection<Manager>,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    if !matches!(conn.conn, DbConnection::Sqlite(_)) {
+        return run(conn, f);
+    }
+    /// The caller's failure, or the transaction's own.
+    enum Failed<E> {
+        Caller(E),
+        Db(diesel::result::Error),
+    }
+    impl<E> From<diesel::result::Error> for Failed<E> {
+        fn from(e: diesel::result::Error) -> Self {
+            Failed::Db(e)
+        }
+    }
+    // Until the transaction is over the connection counts as broken: if `f` panics, the
+    // pool drops it rather than hand out a connection still inside a transaction.
+    conn.broken = true;
+    // diesel's own transaction (a deferred `BEGIN`), so that a transaction inside `f`
+    // becomes a savepoint.
+    let out = conn.conn.transaction(|c| f(c).map_err(Failed::Caller));
+    // A transaction that could not begin or end may have left diesel's bookkeeping
+    // out of step with the connection: such a connection leaves the pool too.
+    conn.broken = matches!(out, Err(Failed::Db(_)));
+    match out {
+        Ok(value) => Ok(value),
+        Err(Failed::Caller(e)) => Err(e),
+        Err(Failed::Db(e)) => Err(E::from(DbError::from(e))),
+    }
+}
+
 thread_local! {
     /// Set while this thread opens a reader connection (see [`sqlite_plan_stability`]).
     static OPENING_READER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -458,7 +496,7 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let mut conn = pool.get().map_err(DbError::from)?;
-            run(&mut conn, f)
+            run_read(&mut conn, f)
         })
         .await
         .map_err(|_| DbError::Task)?

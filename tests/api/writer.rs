@@ -18,15 +18,18 @@ fn person(i: usize) -> PersonRow {
     }
 }
 
+/// A migrated SQLite database in `dir` with `readers` reader connections.
+fn migrated_sqlite(dir: &std::path::Path, readers: u32) -> Db {
+    let url = DbUrl::parse(&format!("sqlite://{}/test.db", dir.display())).unwrap();
+    let db = Db::connect(&url, readers).unwrap();
+    migrations::run_pending(&mut db.writer_connection().unwrap()).unwrap();
+    db
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failing_request_in_a_group_leaves_nothing_and_spoils_no_other() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(
-        &DbUrl::parse(&format!("sqlite://{}/w.db", dir.path().display())).unwrap(),
-        4,
-    )
-    .unwrap();
-    migrations::run_pending(&mut db.writer_connection().unwrap()).unwrap();
+    let db = migrated_sqlite(dir.path(), 4);
     let mut tasks = Vec::new();
     for i in 0..300 {
         let db = db.clone();
@@ -91,4 +94,74 @@ async fn a_failing_request_in_a_group_leaves_nothing_and_spoils_no_other() {
         .unwrap()
         .batch_execute("BEGIN IMMEDIATE; ROLLBACK")
         .unwrap();
+}
+
+fn people_count(c: &mut rongcuo::db::DbConnection) -> Result<i64, DbError> {
+    use diesel::dsl::count_star;
+    use diesel::prelude::*;
+    use rongcuo::db::schema::people;
+    Ok(people::table.select(count_star()).first::<i64>(c)?)
+}
+
+/// A read on SQLite is one read transaction: its queries see one snapshot, however many
+/// commits land meanwhile (a transition decides from a case and its recipients read
+/// together). A read that fails or panics leaves no transaction behind on its reader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_sees_one_snapshot_and_leaves_its_reader_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_sqlite(dir.path(), 1);
+    db.write(|c| repo::people::upsert(c, &person(0)).map_err(DbError::from))
+        .await
+        .unwrap();
+
+    let writer = db.clone();
+    let (before, after) = db
+        .read(move |c| {
+            let before = people_count(c)?;
+            // Another request commits while this read is under way.
+            writer
+                .write_blocking(|w| repo::people::upsert(w, &person(1)).map_err(DbError::from))?;
+            let after = people_count(c)?;
+            Ok::<_, DbError>((before, after))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (before, after),
+        (1, 1),
+        "both queries read the same snapshot"
+    );
+
+    // The one reader again: a failed read, then a panicking one, then a read that must
+    // see the newest commit (a reader left inside a transaction would still see 1 row,
+    // or fail to begin).
+    let failed = db
+        .read(|c| {
+            people_count(c)?;
+            Err::<(), _>(DbError::Migration("refused".into()))
+        })
+        .await;
+    assert!(matches!(failed, Err(DbError::Migration(_))), "{failed:?}");
+    let panicked = db
+        .read(|c| -> Result<(), DbError> {
+            people_count(c)?;
+            panic!("a read panics mid-transaction")
+        })
+        .await;
+    assert!(matches!(panicked, Err(DbError::Task)), "{panicked:?}");
+    db.write(|c| repo::people::upsert(c, &person(2)).map_err(DbError::from))
+        .await
+        .unwrap();
+    let now = db.read(people_count).await.unwrap();
+    assert_eq!(now, 3, "a new read sees the newest commit");
+
+    // A transaction inside a read (the list page's two steps) nests as a savepoint.
+    let nested = db
+        .read(|c| {
+            use diesel::Connection;
+            c.transaction(people_count)
+        })
+        .await
+        .unwrap();
+    assert_eq!(nested, 3);
 }
