@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, native};
 
 /// One bound value.
 pub enum Bind<'a> {
@@ -64,9 +64,6 @@ impl RunQueryDsl<PgConnection> for Fixed<'_> {}
 impl Fixed<'_> {
     /// Runs the statement; the number of rows it changed.
     pub fn execute_on(self, conn: &mut DbConnection) -> QueryResult<usize> {
-        match conn {
-            DbConnection::Sqlite(c) => RunQueryDsl::<SqliteConnection>::execute(self, c),
-            DbConnection::Pg(c) => RunQueryDsl::<PgConnection>::execute(self, c),
-        }
+        native!(conn, c => self.execute(c))
     }
 }
