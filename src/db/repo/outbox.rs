@@ -4,8 +4,10 @@ use crate::db::models::OutboxRow;
 use crate::db::schema::outbox;
 use crate::db::{DbConnection, native};
 
-/// Inserts the rows one by one (batch inserts do not compile through the backend enum;
-/// inside the caller's transaction this costs one round trip per recipient).
+/// Inserts the rows one by one: one statement text whatever the number of recipients, so
+/// it is prepared once per connection (a batch insert's text varies with its row count).
+/// Inside the caller's transaction this costs a round trip per recipient on PostgreSQL,
+/// whose transitions write their mail in one statement anyway (`repo::step`).
 pub fn insert_all(conn: &mut DbConnection, rows: &[OutboxRow]) -> QueryResult<()> {
     for row in rows {
         native!(conn, c => diesel::insert_into(outbox::table).values(row).execute(c))?;
