@@ -308,8 +308,36 @@ fn sqlite_plan_stability() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     // SAFETY: `on_open` has the entry-point signature SQLite calls it with.
     ONCE.call_once(|| unsafe {
+        sqlite_process_config();
         ffi::sqlite3_auto_extension(Some(on_open));
     });
+}
+
+/// SQLite's process-wide settings, before SQLite initialises (registering the open hook
+/// does): afterwards `sqlite3_config` refuses (`SQLITE_MISUSE`) and they stay at their
+/// defaults, which are correct, only slower.
+///
+/// - No memory statistics: with them every allocation and free of every connection takes
+///   one process-wide mutex, which the writer thread and the readers then contend for.
+/// - Multi-thread mode rather than serialized: a diesel connection is used by one thread at
+///   a time (it is `Send`, not `Sync`; the pools hand it out whole), so the lock SQLite
+///   takes around every call on a connection guards nothing.
+///
+/// # Safety
+/// Calls SQLite's variadic `sqlite3_config` with the argument types its options take.
+unsafe fn sqlite_process_config() {
+    use libsqlite3_sys as ffi;
+    use std::ffi::c_int;
+    // SAFETY: MEMSTATUS takes one int; MULTITHREAD takes none.
+    let memstatus = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int) };
+    let threading = unsafe { ffi::sqlite3_config(ffi::SQLITE_CONFIG_MULTITHREAD) };
+    if memstatus != ffi::SQLITE_OK || threading != ffi::SQLITE_OK {
+        tracing::debug!(
+            memstatus,
+            threading,
+            "SQLite was initialised before its settings: defaults kept"
+        );
+    }
 }
 
 #[derive(Debug)]
