@@ -4,7 +4,7 @@ use rongcuo::db::{Db, DbError, DbUrl, migrations};
 use crate::helpers::*;
 
 /// The migrations of each backend (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: usize = 6;
+const MIGRATIONS: usize = 7;
 
 fn up_down_up(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
@@ -40,7 +40,7 @@ fn audit_head_is_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000006", "000005"] {
+    for version in ["000007", "000006", "000005"] {
         assert!(
             migrations::revert_last(&mut conn)
                 .unwrap()
@@ -62,7 +62,7 @@ fn audit_head_is_backfilled(url: &str) {
                  '2026-01-01 00:00:00', 'first', 'second');",
     )
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 2);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 3);
     drop(conn);
     let heads: Vec<(String, String, i64, String)> = db
         .read_blocking(|c| rongcuo::db::repo::cases::all_ids(c).map_err(DbError::from))

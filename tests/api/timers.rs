@@ -504,6 +504,19 @@ async fn a_timer_left_firing_by_a_dead_process_is_taken_up_after_its_lease(backe
     );
 }
 
+/// SQL for a filed case with the id `id`, for tests below the engine.
+fn insert_case(id: &str) -> String {
+    format!(
+        "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name,
+            subject_email, subject_org, subject_position, applicant_id, applicant_name,
+            applicant_email, applicant_role, title, overdue, catalogue_version, data,
+            created_at, updated_at)
+         VALUES ('{id}', 'exoneration', 'filed', 1, 's', 'S', 's@x.cn', 'p1', 'x', 's',
+            'S', 's@x.cn', 'cadre', 't', false, '1', '{{}}', '2026-01-01 00:00:00',
+            '2026-01-01 00:00:00');"
+    )
+}
+
 /// A transition plans timers against the case's timers read with it in one query: every
 /// timer not cancelled, none of another case's, and a case without timers or no case at all.
 fn a_case_is_read_with_exactly_its_live_timers(url: &str) {
@@ -513,15 +526,7 @@ fn a_case_is_read_with_exactly_its_live_timers(url: &str) {
     rongcuo::db::migrations::run_pending(&mut conn).unwrap();
     let mut sql = String::new();
     for case in ["c1", "c2", "c3"] {
-        sql.push_str(&format!(
-            "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name,
-                subject_email, subject_org, subject_position, applicant_id, applicant_name,
-                applicant_email, applicant_role, title, overdue, catalogue_version, data,
-                created_at, updated_at)
-             VALUES ('{case}', 'exoneration', 'filed', 1, 's', 'S', 's@x.cn', 'p1', 'x', 's',
-                'S', 's@x.cn', 'cadre', 't', false, '1', '{{}}', '2026-01-01 00:00:00',
-                '2026-01-01 00:00:00');"
-        ));
+        sql.push_str(&insert_case(case));
     }
     for (id, case, state) in [
         ("t1", "c1", "pending"),
@@ -558,4 +563,124 @@ fn a_case_is_read_with_exactly_its_live_timers(url: &str) {
 #[test]
 fn a_case_is_read_with_exactly_its_live_timers_on_both_backends() {
     with_each_database_url(a_case_is_read_with_exactly_its_live_timers);
+}
+
+/// The scheduler claims exactly the live timers that are due (pending past their time,
+/// firing past their lease), oldest due first, and finds them through the partial index of
+/// live timers: however many timers history holds, it reads only open deadlines.
+fn due_timers_are_claimed_through_the_live_index(url: &str) {
+    use diesel::connection::{Connection, InstrumentationEvent, SimpleConnection};
+    use std::sync::{Arc, Mutex};
+    let db = rongcuo::db::Db::connect(&rongcuo::db::DbUrl::parse(url).unwrap(), 2).unwrap();
+    let mut conn = db.writer_connection().unwrap();
+    rongcuo::db::migrations::run_pending(&mut conn).unwrap();
+    let mut sql = insert_case("c1");
+    // Now is 2026-03-01; the lease of a timer claimed now runs to 2026-03-01 00:05.
+    for (id, due, state, lease) in [
+        ("pending-due-late", "2026-02-20", "pending", None),
+        ("pending-due-early", "2026-02-01", "pending", None),
+        ("pending-not-due", "2026-04-01", "pending", None),
+        (
+            "firing-lease-over",
+            "2026-02-10",
+            "firing",
+            Some("2026-02-28"),
+        ),
+        ("firing-leased", "2026-02-05", "firing", Some("2026-03-02")),
+        ("fired", "2026-01-15", "fired", None),
+        ("dropped", "2026-01-16", "dropped", None),
+        ("cancelled", "2026-01-17", "cancelled", None),
+    ] {
+        let lease = lease.map_or("NULL".to_string(), |l| format!("'{l} 00:00:00'"));
+        sql.push_str(&format!(
+            "INSERT INTO timers (id, case_id, kind, name, due_at, state, lease_until, created_at)
+             VALUES ('{id}', 'c1', 'event', 'x', '{due} 00:00:00', '{state}', {lease},
+                '2026-01-01 00:00:00');"
+        ));
+    }
+    conn.batch_execute(&sql).unwrap();
+    let captured = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = captured.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            sink.lock().unwrap().push(query.to_string());
+        }
+    });
+    let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+    let (now, lease_until) = (at("2026-03-01 00:00"), at("2026-03-01 00:05"));
+    let claimed = repo::timers::claim_due(&mut conn, now, lease_until, 10).unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["pending-due-early", "firing-lease-over", "pending-due-late"]
+    );
+    assert!(
+        claimed
+            .iter()
+            .all(|t| t.state == "firing" && t.lease_until == Some(lease_until))
+    );
+    // The claimed timers are leased now: a second pass finds none of them.
+    assert!(
+        repo::timers::claim_due(&mut conn, now, lease_until, 10)
+            .unwrap()
+            .is_empty()
+    );
+
+    let select = captured
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|q| q.starts_with("SELECT"))
+        .cloned()
+        .expect("the claim's SELECT was captured");
+    let (text, _) = select
+        .split_once(" -- binds: ")
+        .expect("diesel's debug form");
+    #[derive(QueryableByName)]
+    struct Sqlite {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    #[derive(QueryableByName)]
+    struct Pg {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let plan: Vec<String> = match &mut **conn {
+        rongcuo::db::DbConnection::Sqlite(c) => {
+            diesel::sql_query(format!("EXPLAIN QUERY PLAN {text}"))
+                .load::<Sqlite>(c)
+                .unwrap()
+                .into_iter()
+                .map(|l| l.detail)
+                .collect()
+        }
+        rongcuo::db::DbConnection::Pg(c) => {
+            // A table this small is read whole whatever its indexes: forbid that, so the
+            // plan shows which index the query can use. A generic plan, as a statement
+            // prepared by a pool is planned after five runs.
+            c.batch_execute("SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan;")
+                .unwrap();
+            c.batch_execute(&format!("PREPARE claim AS {text}"))
+                .unwrap();
+            diesel::sql_query(
+                "EXPLAIN EXECUTE claim('2026-03-01 00:00:00', '2026-03-01 00:00:00', 10)",
+            )
+            .load::<Pg>(c)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.line)
+            .collect()
+        }
+    };
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("timers_live") && !plan.contains("timers_case"),
+        "the claim searches the live timers' index\n{text}\n{plan}"
+    );
+}
+
+#[test]
+fn due_timers_are_claimed_through_the_live_index_on_both_backends() {
+    with_each_database_url(due_timers_are_claimed_through_the_live_index);
 }

@@ -28,18 +28,23 @@ pub fn cancel(conn: &mut DbConnection, id: &str, at: NaiveDateTime, why: &str) -
 
 /// Claims due timers, oldest due first: pending ones, and firing ones whose lease ran out
 /// (the process died while firing). `SKIP LOCKED` on PostgreSQL keeps replicas apart.
+///
+/// The states are literals, not binds: only then can either planner tell that the query
+/// asks for live timers alone and search the partial index `timers_live` (SQLite's readers
+/// and PostgreSQL's generic plans do not look at bound values).
 pub fn claim_due(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<TimerRow>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
     let due = timers::table
         .filter(
-            timers::state
-                .eq("pending")
+            sql::<Bool>("state = 'pending'")
                 .and(timers::due_at.le(now))
-                .or(timers::state.eq("firing").and(timers::lease_until.le(now))),
+                .or(sql::<Bool>("state = 'firing'").and(timers::lease_until.le(now))),
         )
         .order((timers::due_at.asc(), timers::id.asc()))
         .limit(limit)
