@@ -4,12 +4,13 @@ FROM rust:1.95-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
+RUN mkdir src && echo 'fn main() {}' > src/main.rs && echo 'fn main() {}' > src/build.rs \
+    && echo '' > src/lib.rs \
     && cargo build --release --locked && rm -rf src
 COPY src src
 COPY migrations migrations
 COPY config config
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+RUN touch src/main.rs src/lib.rs src/build.rs && cargo build --release --locked
 
 # Runtime: slim, non-root, with the configuration and the workflow data (catalogues,
 # notification rules, mail templates, the holiday calendar).
