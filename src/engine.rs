@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{self, GENESIS};
 use crate::clock::Clock;
-use crate::db::models::{CaseRow, IdempotencyRow, TimerRow, TransitionRow};
+use crate::db::models::{CaseRow, IdempotencyRow, PersonRow, TimerRow, TransitionRow};
 use crate::db::repo::cases::{ListFilter, Visibility};
 use crate::db::{Db, DbConnection, DbError, repo};
 use crate::domain::registry::Registry;
@@ -209,19 +209,23 @@ fn load_case(
     visible_case(workflow, row, actor)
 }
 
-/// [`load_case`], with the case's timers that are not cancelled (one query).
-fn load_case_and_timers(
+/// What directory rows were read with a case: each id the case names, with its row.
+type Known = Vec<(String, Option<PersonRow>)>;
+
+/// [`load_case`], with the case's timers that are not cancelled and the directory's rows of
+/// the people it names (one query: [`repo::cases::find_with_live_timers`]).
+fn load_case_to_move(
     conn: &mut DbConnection,
     workflow: &str,
     id: &str,
     actor: &Actor,
-) -> Result<(Case, String, Vec<TimerRow>), AppError> {
-    let (row, timers) = match repo::cases::find_with_live_timers(conn, id)? {
-        Some((row, timers)) => (Some(row), timers),
-        None => (None, Vec::new()),
+) -> Result<(Case, String, Vec<TimerRow>, Known), AppError> {
+    let (row, timers, people) = match repo::cases::find_with_live_timers(conn, id)? {
+        Some(found) => (Some(found.case), found.timers, found.people),
+        None => (None, Vec::new(), Vec::new()),
     };
     let (case, head) = visible_case(workflow, row, actor)?;
-    Ok((case, head, timers))
+    Ok((case, head, timers, people))
 }
 
 fn visible_case(
@@ -402,6 +406,7 @@ impl Engine {
         role: Role,
         payload: &Value,
         now: DateTime<Utc>,
+        known: &[(String, Option<PersonRow>)],
         writes: &mut Writes,
     ) -> Result<String, TxError> {
         let seq = case.version;
@@ -425,7 +430,7 @@ impl Engine {
         let wf = self.workflow(&case.workflow)?;
         let rows = self
             .notifier
-            .rows(conn, wf, case, event, from, payload, now)
+            .rows(conn, wf, case, event, from, payload, now, known)
             .map_err(|e| match e {
                 notify::NotifyError::Db(e) => TxError::from(e),
                 notify::NotifyError::Render(m) => TxError::App(AppError::internal(m)),
@@ -500,6 +505,7 @@ impl Engine {
                 case.applicant.role,
                 &filing.payload,
                 now,
+                &[],
                 &mut writes,
             )?;
             writes.cases.push(CaseRow::from_case(&case, &head));
@@ -561,7 +567,7 @@ impl Engine {
             }
             let wf = engine.workflow(name)?;
             let now = engine.clock.now();
-            let (case, head, timers) = load_case_and_timers(conn, name, &case_id, &actor)?;
+            let (case, head, timers, known) = load_case_to_move(conn, name, &case_id, &actor)?;
             if let Some(expected) = if_match
                 && expected != case.version
             {
@@ -597,11 +603,11 @@ impl Engine {
             next.overdue = step.overdue;
             next.updated_at = now;
             let mut writes = Writes::default();
-            let new_head = engine.record(conn, &next, &head, &timers, event, Some(&case.state), &actor, role, &step.payload, now, &mut writes)?;
+            let new_head = engine.record(conn, &next, &head, &timers, event, Some(&case.state), &actor, role, &step.payload, now, &known, &mut writes)?;
             writes.update = Some((CaseRow::from_case(&next, &new_head), case.version));
             if let Some(filing) = linked {
                 let lc = filing.case;
-                let lc_head = engine.record(conn, &lc, GENESIS, &[], "create", None, &actor, lc.applicant.role, &filing.payload, now, &mut writes)?;
+                let lc_head = engine.record(conn, &lc, GENESIS, &[], "create", None, &actor, lc.applicant.role, &filing.payload, now, &[], &mut writes)?;
                 writes.cases.push(CaseRow::from_case(&lc, &lc_head));
             }
             let available = workflow::available_events(wf, &actor, &next, now);

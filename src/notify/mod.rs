@@ -79,7 +79,8 @@ impl Notifier {
     }
 
     /// One pending outbox row per recipient of this transition, rendered now from the data
-    /// being committed, each with a stable Message-ID.
+    /// being committed, each with a stable Message-ID. `known`: directory rows already read
+    /// with the case ([`recipients::for_case`]).
     #[allow(clippy::too_many_arguments)]
     pub fn rows(
         &self,
@@ -90,11 +91,12 @@ impl Notifier {
         from: Option<&str>,
         payload: &Value,
         at: DateTime<Utc>,
+        known: &[(String, Option<crate::db::models::PersonRow>)],
     ) -> Result<Vec<OutboxRow>, NotifyError> {
         let rule = self.rules.get(&case.workflow, event).ok_or_else(|| {
             NotifyError::Render(format!("no rule for {} `{event}`", case.workflow))
         })?;
-        let recipients = recipients::for_case(conn, case, &rule.recipients)?;
+        let recipients = recipients::for_case(conn, case, &rule.recipients, known)?;
         let t = Transition {
             wf,
             case,
@@ -146,7 +148,7 @@ impl Notifier {
             template: template.into(),
             recipients: kinds,
         };
-        let mut recipients = recipients::for_case(conn, case, &rule.recipients)?;
+        let mut recipients = recipients::for_case(conn, case, &rule.recipients, &[])?;
         if kind == TimerKind::Reminder && !influence {
             // The one who must act: whoever may apply an event now.
             recipients.retain(|r| {

@@ -35,15 +35,18 @@ fn from_row(p: crate::db::models::PersonRow, relation: &'static str) -> Recipien
     }
 }
 
+/// The recipients of `kinds` for `case`. `known` is what the directory was already seen to
+/// hold for some ids (read with the case, in the same query): those are not asked again.
 pub fn for_case(
     conn: &mut DbConnection,
     case: &Case,
     kinds: &[RecipientKind],
+    known: &[(String, Option<crate::db::models::PersonRow>)],
 ) -> QueryResult<Vec<Recipient>> {
     let mut found: Vec<Recipient> = Vec::new();
     let subject_org = OrgPath::parse(&case.subject.org).ok();
     // The subject and the applicant are often one person: look each id up once.
-    let mut people: Vec<(String, Option<crate::db::models::PersonRow>)> = Vec::new();
+    let mut people: Vec<(String, Option<crate::db::models::PersonRow>)> = known.to_vec();
     let mut person =
         |conn: &mut DbConnection, id: &str| -> QueryResult<Option<crate::db::models::PersonRow>> {
             if let Some((_, p)) = people.iter().find(|(i, _)| i == id) {

@@ -611,3 +611,16 @@ impl Drop for ChildGuard {
         let _ = self.0.wait();
     }
 }
+
+/// SQL inserting a bare case `id` in `state` at `version`, for tests below the engine.
+pub fn insert_case_sql(id: &str, state: &str, version: i64) -> String {
+    format!(
+        "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name,
+            subject_email, subject_org, subject_position, applicant_id, applicant_name,
+            applicant_email, applicant_role, title, overdue, catalogue_version, data,
+            created_at, updated_at)
+         VALUES ('{id}', 'exoneration', '{state}', {version}, 's', 'S', 's@x.cn', 'p1', 'x',
+            's', 'S', 's@x.cn', 'cadre', 't', false, '1', '{{}}', '2026-01-01 00:00:00',
+            '2026-01-01 00:00:00');"
+    )
+}

@@ -504,21 +504,14 @@ async fn a_timer_left_firing_by_a_dead_process_is_taken_up_after_its_lease(backe
     );
 }
 
-/// SQL for a filed case with the id `id`, for tests below the engine.
 fn insert_case(id: &str) -> String {
-    format!(
-        "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name,
-            subject_email, subject_org, subject_position, applicant_id, applicant_name,
-            applicant_email, applicant_role, title, overdue, catalogue_version, data,
-            created_at, updated_at)
-         VALUES ('{id}', 'exoneration', 'filed', 1, 's', 'S', 's@x.cn', 'p1', 'x', 's',
-            'S', 's@x.cn', 'cadre', 't', false, '1', '{{}}', '2026-01-01 00:00:00',
-            '2026-01-01 00:00:00');"
-    )
+    insert_case_sql(id, "filed", 1)
 }
 
 /// A transition plans timers against the case's timers read with it in one query: every
 /// timer not cancelled, none of another case's, and a case without timers or no case at all.
+/// The same query brings the directory's rows of the people the case names, once each
+/// however many timers the case has, and says which of them the directory lacks.
 fn a_case_is_read_with_exactly_its_live_timers(url: &str) {
     use diesel::connection::SimpleConnection;
     let db = rongcuo::db::Db::connect(&rongcuo::db::DbUrl::parse(url).unwrap(), 2).unwrap();
@@ -541,22 +534,53 @@ fn a_case_is_read_with_exactly_its_live_timers(url: &str) {
                 '2026-01-01 00:00:00');"
         ));
     }
+    // The subject `s` is in the directory; c2's applicant and investigator are set apart:
+    // `a2` is not in the directory, `i2` is.
+    sql.push_str(
+        "INSERT INTO people (id, name, email, roles, org, source, updated_at) VALUES
+            ('s', '目录中的名字', 'dir-s@x.cn', ',cadre,', 'p1', 'admin', '2026-01-01 00:00:00'),
+            ('i2', '调查员', 'dir-i2@x.cn', ',investigator,', 'p1', 'admin',
+             '2026-01-01 00:00:00');
+         UPDATE cases SET applicant_id = 'a2', investigator_id = 'i2' WHERE id = 'c2';",
+    );
     conn.batch_execute(&sql).unwrap();
-    let mut live = |id: &str| {
+    type Seen = (String, Vec<String>, Vec<(String, Option<String>)>);
+    let mut live = |id: &str| -> Option<Seen> {
         repo::cases::find_with_live_timers(&mut conn, id)
             .unwrap()
-            .map(|(case, timers)| {
-                let mut ids: Vec<String> = timers.into_iter().map(|t| t.id).collect();
+            .map(|found| {
+                let mut ids: Vec<String> = found.timers.into_iter().map(|t| t.id).collect();
                 ids.sort();
-                (case.id, ids)
+                let people = found
+                    .people
+                    .into_iter()
+                    .map(|(id, p)| (id, p.map(|p| p.email)))
+                    .collect();
+                (found.case.id, ids, people)
             })
     };
+    let s = || ("s".to_string(), Some("dir-s@x.cn".to_string()));
     assert_eq!(
         live("c1"),
-        Some(("c1".into(), vec!["t1".into(), "t2".into(), "t4".into()]))
+        Some((
+            "c1".into(),
+            vec!["t1".into(), "t2".into(), "t4".into()],
+            vec![s(), s()]
+        ))
     );
-    assert_eq!(live("c2"), Some(("c2".into(), vec!["t5".into()])));
-    assert_eq!(live("c3"), Some(("c3".into(), vec![])));
+    assert_eq!(
+        live("c2"),
+        Some((
+            "c2".into(),
+            vec!["t5".into()],
+            vec![
+                s(),
+                ("a2".into(), None),
+                ("i2".into(), Some("dir-i2@x.cn".into()))
+            ]
+        ))
+    );
+    assert_eq!(live("c3"), Some(("c3".into(), vec![], vec![s(), s()])));
     assert_eq!(live("c4"), None);
 }
 

@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::like_escape;
-use crate::db::models::{CaseRow, TimerRow};
-use crate::db::schema::{cases, timers};
+use crate::db::models::{CaseRow, PersonRow, TimerRow};
+use crate::db::schema::{cases, people, timers};
 use crate::db::{DbBackend, DbConnection, native};
 
 pub fn insert(conn: &mut DbConnection, row: &CaseRow) -> QueryResult<()> {
@@ -17,30 +17,74 @@ pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CaseR
     native!(conn, c => cases::table.find(id).first::<CaseRow>(c).optional())
 }
 
-/// A case with its timers that are not cancelled (pending, firing, fired), in one query:
-/// a transition plans timers against them (one round trip less on PostgreSQL).
-pub fn find_with_live_timers(
-    conn: &mut DbConnection,
-    id: &str,
-) -> QueryResult<Option<(CaseRow, Vec<TimerRow>)>> {
+/// A case as a transition reads it, in one query (one round trip on PostgreSQL, one
+/// statement on SQLite): its row, its timers that are not cancelled (pending, firing,
+/// fired), which the transition plans against, and what the directory holds for the people
+/// the case names (subject, applicant, investigator), whom its mail most often goes to.
+#[derive(Debug)]
+pub struct CaseToMove {
+    pub case: CaseRow,
+    pub timers: Vec<TimerRow>,
+    /// Each person id the case names, with the directory's row (`None`: not in it).
+    pub people: Vec<(String, Option<PersonRow>)>,
+}
+
+pub fn find_with_live_timers(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CaseToMove>> {
+    let (subject, applicant, investigator) = diesel::alias!(
+        people as subject_person,
+        people as applicant_person,
+        people as investigator_person
+    );
     let query = cases::table
         .left_join(
             timers::table.on(timers::case_id
                 .eq(cases::id)
                 .and(timers::state.ne("cancelled"))),
         )
+        .left_join(subject.on(subject.field(people::id).eq(cases::subject_id)))
+        .left_join(applicant.on(applicant.field(people::id).eq(cases::applicant_id)))
+        .left_join(
+            investigator.on(investigator
+                .field(people::id)
+                .nullable()
+                .eq(cases::investigator_id)),
+        )
         .filter(cases::id.eq(id))
-        .select((cases::all_columns, timers::all_columns.nullable()));
-    let rows: Vec<(CaseRow, Option<TimerRow>)> = native!(conn, c => query.load(c))?;
+        .select((
+            cases::all_columns,
+            timers::all_columns.nullable(),
+            subject.fields(people::all_columns).nullable(),
+            applicant.fields(people::all_columns).nullable(),
+            investigator.fields(people::all_columns).nullable(),
+        ));
+    type Row = (
+        CaseRow,
+        Option<TimerRow>,
+        Option<PersonRow>,
+        Option<PersonRow>,
+        Option<PersonRow>,
+    );
+    let rows: Vec<Row> = native!(conn, c => query.load(c))?;
     let mut rows = rows.into_iter();
-    let Some((case, first)) = rows.next() else {
+    let Some((case, first, subject, applicant, investigator)) = rows.next() else {
         return Ok(None);
     };
+    let mut people = vec![
+        (case.subject_id.clone(), subject),
+        (case.applicant_id.clone(), applicant),
+    ];
+    if let Some(id) = &case.investigator_id {
+        people.push((id.clone(), investigator));
+    }
     let timers = first
         .into_iter()
-        .chain(rows.filter_map(|(_, t)| t))
+        .chain(rows.filter_map(|(_, t, ..)| t))
         .collect();
-    Ok(Some((case, timers)))
+    Ok(Some(CaseToMove {
+        case,
+        timers,
+        people,
+    }))
 }
 
 /// Writes the new state of a case only if nobody changed it since `expected_version`
