@@ -3,9 +3,10 @@
 //! A transition writes the case (guarded by its version), its audit row, one outbox row per
 //! recipient, the timers it cancels and plans, and maybe an idempotent answer. One statement
 //! per row was one round trip each, and on PostgreSQL each round trip is most of a small
-//! statement's cost. Here they are one statement of data-modifying `WITH` queries, each
-//! insert drawing its row `FROM u`, the guarded update: when the case moved on (the guard
-//! matched no row) nothing at all is written, and the count of `u` says so.
+//! statement's cost. Here they are one statement of data-modifying `WITH` queries, one per
+//! table (the rows of a kind as one `VALUES` list), each drawing its rows `FROM u`, the
+//! guarded update: when the case moved on (the guard matched no row) nothing at all is
+//! written, and the count of `u` says so.
 //!
 //! The text depends only on how many rows of each kind there are, so diesel prepares it
 //! once per shape and connection, like any other statement. SQLite keeps one statement per
@@ -119,61 +120,80 @@ impl QueryFragment<Pg> for StepWrites<'_> {
                 .bind::<Text, _>(&t.hash)?;
             out.push_sql(" FROM u)");
         }
-        for (i, o) in self.outbox.iter().enumerate() {
-            out.push_sql(&format!(
-                ", o{i} AS (INSERT INTO outbox (id, case_id, seq, recipient_id, recipient_name, \
+        // The mails, and below the timers, in one statement each, not one per row: every
+        // data-modifying `WITH` query is a node PostgreSQL initialises at each run, opening
+        // the table and its indexes again.
+        if !self.outbox.is_empty() {
+            out.push_sql(
+                ", o AS (INSERT INTO outbox (id, case_id, seq, recipient_id, recipient_name, \
                  recipient_email, relation, template, subject, body_text, message_id, state, \
-                 attempts, next_attempt_at, last_error, created_at, sent_at, body_html) SELECT "
-            ));
-            List::new(&mut out)
-                .bind::<Text, _>(&o.id)?
-                .bind::<Text, _>(&o.case_id)?
-                .bind::<BigInt, _>(&o.seq)?
-                .bind::<Nullable<Text>, _>(&o.recipient_id)?
-                .bind::<Text, _>(&o.recipient_name)?
-                .bind::<Text, _>(&o.recipient_email)?
-                .bind::<Text, _>(&o.relation)?
-                .bind::<Text, _>(&o.template)?
-                .bind::<Text, _>(&o.subject)?
-                .bind::<Text, _>(&o.body_text)?
-                .bind::<Text, _>(&o.message_id)?
-                .bind::<Text, _>(&o.state)?
-                .bind::<Integer, _>(&o.attempts)?
-                .bind::<Timestamp, _>(&o.next_attempt_at)?
-                .bind::<Nullable<Text>, _>(&o.last_error)?
-                .bind::<Timestamp, _>(&o.created_at)?
-                .bind::<Nullable<Timestamp>, _>(&o.sent_at)?
-                .bind::<Text, _>(&o.body_html)?;
-            out.push_sql(" FROM u)");
+                 attempts, next_attempt_at, last_error, created_at, sent_at, body_html) \
+                 SELECT v.* FROM (VALUES ",
+            );
+            for (i, o) in self.outbox.iter().enumerate() {
+                out.push_sql(if i == 0 { "(" } else { ", (" });
+                List::new(&mut out)
+                    .bind::<Text, _>(&o.id)?
+                    .bind::<Text, _>(&o.case_id)?
+                    .bind::<BigInt, _>(&o.seq)?
+                    .bind::<Nullable<Text>, _>(&o.recipient_id)?
+                    .bind::<Text, _>(&o.recipient_name)?
+                    .bind::<Text, _>(&o.recipient_email)?
+                    .bind::<Text, _>(&o.relation)?
+                    .bind::<Text, _>(&o.template)?
+                    .bind::<Text, _>(&o.subject)?
+                    .bind::<Text, _>(&o.body_text)?
+                    .bind::<Text, _>(&o.message_id)?
+                    .bind::<Text, _>(&o.state)?
+                    .bind::<Integer, _>(&o.attempts)?
+                    .bind::<Timestamp, _>(&o.next_attempt_at)?
+                    .bind::<Nullable<Text>, _>(&o.last_error)?
+                    .bind::<Timestamp, _>(&o.created_at)?
+                    .bind::<Nullable<Timestamp>, _>(&o.sent_at)?
+                    .bind::<Text, _>(&o.body_html)?;
+                out.push_sql(")");
+            }
+            out.push_sql(") AS v, u)");
         }
-        for (i, (id, at, why)) in self.cancel_timers.iter().enumerate() {
-            out.push_sql(&format!(
-                ", c{i} AS (UPDATE timers SET state = 'cancelled', fired_at = "
-            ));
-            out.push_bind_param::<Timestamp, _>(at)?;
-            out.push_sql(", outcome = ");
-            out.push_bind_param::<Text, _>(why)?;
-            out.push_sql(" WHERE id = ");
-            out.push_bind_param::<Text, _>(id)?;
-            out.push_sql(" AND state = 'pending' AND EXISTS (SELECT 1 FROM u))");
+        if !self.cancel_timers.is_empty() {
+            out.push_sql(
+                ", c AS (UPDATE timers SET state = 'cancelled', fired_at = v.at, outcome = v.why \
+                 FROM (VALUES ",
+            );
+            for (i, (id, at, why)) in self.cancel_timers.iter().enumerate() {
+                out.push_sql(if i == 0 { "(" } else { ", (" });
+                List::new(&mut out)
+                    .bind::<Text, _>(id)?
+                    .bind::<Timestamp, _>(at)?
+                    .bind::<Text, _>(why)?;
+                out.push_sql(")");
+            }
+            out.push_sql(
+                ") AS v (id, at, why) WHERE timers.id = v.id AND timers.state = 'pending' \
+                 AND EXISTS (SELECT 1 FROM u))",
+            );
         }
-        for (i, t) in self.timers.iter().enumerate() {
-            out.push_sql(&format!(
-                ", m{i} AS (INSERT INTO timers (id, case_id, kind, name, due_at, state, \
-                 lease_until, outcome, created_at, fired_at) SELECT "
-            ));
-            List::new(&mut out)
-                .bind::<Text, _>(&t.id)?
-                .bind::<Text, _>(&t.case_id)?
-                .bind::<Text, _>(&t.kind)?
-                .bind::<Text, _>(&t.name)?
-                .bind::<Timestamp, _>(&t.due_at)?
-                .bind::<Text, _>(&t.state)?
-                .bind::<Nullable<Timestamp>, _>(&t.lease_until)?
-                .bind::<Nullable<Text>, _>(&t.outcome)?
-                .bind::<Timestamp, _>(&t.created_at)?
-                .bind::<Nullable<Timestamp>, _>(&t.fired_at)?;
-            out.push_sql(" FROM u)");
+        if !self.timers.is_empty() {
+            out.push_sql(
+                ", m AS (INSERT INTO timers (id, case_id, kind, name, due_at, state, \
+                 lease_until, outcome, created_at, fired_at) SELECT v.* FROM (VALUES ",
+            );
+            for (i, t) in self.timers.iter().enumerate() {
+                out.push_sql(if i == 0 { "(" } else { ", (" });
+                List::new(&mut out)
+                    .bind::<Text, _>(&t.id)?
+                    .bind::<Text, _>(&t.case_id)?
+                    .bind::<Text, _>(&t.kind)?
+                    .bind::<Text, _>(&t.name)?
+                    .bind::<Timestamp, _>(&t.due_at)?
+                    .bind::<Text, _>(&t.state)?
+                    .bind::<Nullable<Timestamp>, _>(&t.lease_until)?
+                    .bind::<Nullable<Text>, _>(&t.outcome)?
+                    .bind::<Timestamp, _>(&t.created_at)?
+                    .bind::<Nullable<Timestamp>, _>(&t.fired_at)?;
+                out.push_sql(")");
+            }
+            out.push_sql(") AS v, u)");
         }
         if let Some(k) = self.idempotency {
             out.push_sql(
