@@ -63,6 +63,9 @@ struct Args {
         default_value = "file,transition,read,list"
     )]
     scenarios: Vec<String>,
+    /// The service's database connections (RONGCUO_DATABASE_POOL_SIZE).
+    #[arg(long, default_value_t = 16)]
+    pool_size: u32,
     /// Seconds the outbox worker delivers to the SMTP sink.
     #[arg(long, default_value_t = 5.0)]
     mail_seconds: f64,
@@ -205,7 +208,7 @@ impl Server {
     }
 }
 
-fn env_for(db_url: &str, listen: &str, dir: &Path) -> HashMap<String, String> {
+fn env_for(db_url: &str, listen: &str, dir: &Path, pool: u32) -> HashMap<String, String> {
     let workflows = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
     [
         ("RONGCUO_LISTEN", listen.to_string()),
@@ -215,7 +218,7 @@ fn env_for(db_url: &str, listen: &str, dir: &Path) -> HashMap<String, String> {
         ("RONGCUO_MAIL_DELIVER", "false".to_string()),
         ("RONGCUO_MAIL_DIR", dir.join("mail").display().to_string()),
         ("RONGCUO_PUBLIC_URL", "http://rongcuo.bench".to_string()),
-        ("RONGCUO_DATABASE_POOL_SIZE", "16".to_string()),
+        ("RONGCUO_DATABASE_POOL_SIZE", pool.to_string()),
         // The load generator is one caller sending thousands of requests a second.
         ("RONGCUO_RATE_LIMIT_PER_MINUTE", "0".to_string()),
     ]
@@ -819,11 +822,14 @@ fn pg_limit(
 ) -> Sample {
     let mails = shape.outbox_per_transition.round().max(0.0) as usize;
     // The texts go as parameters (`-D`, prepared mode): sent with each transaction as the
-    // service sends them.
+    // service sends them. The state changes at every update, as a transition's does: set to
+    // the state it already had, an update touches no index column and PostgreSQL makes it a
+    // HOT update, which writes no index entry (a case has eleven indexes).
     let mut script = String::from(
         "\\set n random(1, :size)\n\
          BEGIN;\n\
-         UPDATE cases SET state = 'needs_supplement', version = version + 1, updated_at = now(), \
+         UPDATE cases SET state = CASE state WHEN 'needs_supplement' THEN 'filed' ELSE 'needs_supplement' END, \
+         version = version + 1, updated_at = now(), \
          overdue = false, data = :data, audit_head = md5(random()::text) || md5(random()::text) \
          WHERE id = 'seed-' || lpad(:n::text, 10, '0') RETURNING version AS v \\gset\n\
          INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id, actor_role, \
@@ -948,7 +954,10 @@ fn sqlite_limit(
                     let hash = format!("{:064x}", fastrand::u128(..));
                     let v: i64 = diesel::update(cases::table.find(&id))
                         .set((
-                            cases::state.eq("needs_supplement"),
+                            cases::state.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+                                "CASE state WHEN 'needs_supplement' THEN 'filed' \
+                                 ELSE 'needs_supplement' END",
+                            )),
                             cases::version.eq(cases::version + 1),
                             cases::updated_at.eq(now),
                             cases::overdue.eq(false),
@@ -1096,7 +1105,7 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
     // Migrate with the binary itself, then file one real case to copy its records.
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let env = env_for(&url, &listen, dir);
+    let env = env_for(&url, &listen, dir, args.pool_size);
     let base = format!("http://{listen}");
     let keys = rongcuo::auth::Keys::from_settings(&rongcuo::settings::Auth {
         algorithm: "HS256".into(),
@@ -1170,6 +1179,7 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
             let s = loop {
                 let ids =
                     cases_to_move(&backend, &base, &tokens, clients, pid, need, filing_rate).await;
+                eprintln!("{}: moving up to {} cases", backend.name(), ids.len());
                 let s = load(
                     &base,
                     &tokens,
