@@ -2,6 +2,7 @@
 //! writes go through one writer connection, reads through a pool, and every
 //! read-modify-write runs in one transaction (`BEGIN IMMEDIATE` on SQLite).
 
+mod exec;
 pub mod migrations;
 pub mod models;
 pub mod repo;
@@ -421,6 +422,8 @@ pub struct Db {
     writer: Pool,
     queue: Option<std::sync::mpsc::Sender<writer::Job>>,
     groups: std::sync::Arc<writer::Counts>,
+    /// The threads requests' queries run on ([`exec`]).
+    exec: exec::Executor,
 }
 
 impl Db {
@@ -485,6 +488,7 @@ impl Db {
                     queue: Some(writer::start(writer.clone(), groups.clone())),
                     writer,
                     groups,
+                    exec: exec::Executor::start(pool_size as usize, timeout),
                 })
             }
             Backend::Postgres => {
@@ -496,6 +500,7 @@ impl Db {
                     writer: pool,
                     queue: None,
                     groups: Default::default(),
+                    exec: exec::Executor::start(pool_size as usize, timeout),
                 })
             }
         }
@@ -519,15 +524,15 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.reader.clone();
-        // The caller's span (with its request id) goes along to the blocking thread.
+        // The caller's span (with its request id) goes along to the database thread.
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let mut conn = pool.get().map_err(DbError::from)?;
-            run_read(&mut conn, f)
-        })
-        .await
-        .map_err(|_| DbError::Task)?
+        self.exec
+            .run(move || {
+                let _entered = span.enter();
+                let mut conn = pool.get().map_err(DbError::from)?;
+                run_read(&mut conn, f)
+            })
+            .await
     }
 
     /// Runs `f` inside one write transaction on the writer, off the async workers.
@@ -542,12 +547,12 @@ impl Db {
         }
         let db = self.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            db.write_blocking(f)
-        })
-        .await
-        .map_err(|_| DbError::Task)?
+        self.exec
+            .run(move || {
+                let _entered = span.enter();
+                db.write_blocking(f)
+            })
+            .await
     }
 
     /// Runs `decide` on a reader connection, then `write` with what it decided inside one
@@ -572,20 +577,20 @@ impl Db {
             let decided = self.read(decide).await?;
             return queued(queue, move |c| write(c, decided)).await;
         }
-        let db = self.clone();
+        let pool = self.writer.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            // One pool: keep the connection for both steps (one checkout, not two).
-            let mut conn = db.writer.get().map_err(DbError::from)?;
-            let decided = run(&mut conn, decide)?;
-            if one_statement(&decided) {
-                return run(&mut conn, |c| write(c, decided));
-            }
-            run(&mut conn, |c| transaction(c, |c| write(c, decided)))
-        })
-        .await
-        .map_err(|_| DbError::Task)?
+        self.exec
+            .run(move || {
+                let _entered = span.enter();
+                // One pool: keep the connection for both steps (one checkout, not two).
+                let mut conn = pool.get().map_err(DbError::from)?;
+                let decided = run(&mut conn, decide)?;
+                if one_statement(&decided) {
+                    return run(&mut conn, |c| write(c, decided));
+                }
+                run(&mut conn, |c| transaction(c, |c| write(c, decided)))
+            })
+            .await
     }
 
     /// Blocking form of [`Db::write`], for the command line and workers' threads.
