@@ -484,16 +484,7 @@ async fn cases_to_move(
          ORDER BY created_at DESC LIMIT {need}"
     );
     loop {
-        let ids: Vec<String> = {
-            let mut c = backend.connect();
-            match &mut c {
-                rongcuo::db::DbConnection::Pg(c) => sql_query(&sql).load::<Text1>(c).unwrap(),
-                rongcuo::db::DbConnection::Sqlite(c) => sql_query(&sql).load::<Text1>(c).unwrap(),
-            }
-            .into_iter()
-            .map(|r| r.t)
-            .collect()
-        };
+        let ids = texts(&mut backend.connect(), &sql);
         if ids.len() >= need {
             return ids;
         }
@@ -688,6 +679,16 @@ fn text(conn: &mut rongcuo::db::DbConnection, sql: &str) -> String {
     }
 }
 
+fn texts(conn: &mut rongcuo::db::DbConnection, sql: &str) -> Vec<String> {
+    match conn {
+        rongcuo::db::DbConnection::Pg(c) => sql_query(sql).load::<Text1>(c).unwrap(),
+        rongcuo::db::DbConnection::Sqlite(c) => sql_query(sql).load::<Text1>(c).unwrap(),
+    }
+    .into_iter()
+    .map(|r| r.t)
+    .collect()
+}
+
 fn sql_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
@@ -769,6 +770,7 @@ const HOT: u64 = 20_000;
 /// after it), which the limit writes byte for byte. Filler of the same number of characters
 /// was a third of the bytes (the texts are mostly Chinese, three bytes a character), and
 /// on PostgreSQL `repeat()` made them in the server instead of sending them.
+#[derive(Clone)]
 struct Shape {
     outbox_per_transition: f64,
     payload: String,
@@ -789,25 +791,29 @@ fn shape(conn: &mut rongcuo::db::DbConnection) -> Shape {
          WHERE t.event = 'request_supplement'",
     );
     // The first moved case (by id), its transition and its first mail.
-    let moved = text(
+    let case = sql_literal(&text(
         conn,
         "SELECT MIN(case_id) AS t FROM transitions WHERE event = 'request_supplement'",
+    ));
+    let mail = format!(
+        "FROM outbox o JOIN transitions t ON t.case_id = o.case_id AND t.seq = o.seq \
+         WHERE t.event = 'request_supplement' AND o.case_id = {case} ORDER BY o.id LIMIT 1"
     );
-    let one = |conn: &mut rongcuo::db::DbConnection, sql: &str| {
-        text(conn, &sql.replace("$case", &sql_literal(&moved)))
-    };
-    let mail = "FROM outbox o JOIN transitions t ON t.case_id = o.case_id AND t.seq = o.seq \
-                WHERE t.event = 'request_supplement' AND o.case_id = $case ORDER BY o.id LIMIT 1";
     Shape {
         outbox_per_transition: mails as f64 / transitions as f64,
-        payload: one(
+        payload: text(
             conn,
-            "SELECT payload AS t FROM transitions WHERE event = 'request_supplement' \
-             AND case_id = $case",
+            &format!(
+                "SELECT payload AS t FROM transitions \
+                 WHERE event = 'request_supplement' AND case_id = {case}"
+            ),
         ),
-        body_text: one(conn, &format!("SELECT o.body_text AS t {mail}")),
-        body_html: one(conn, &format!("SELECT o.body_html AS t {mail}")),
-        data: one(conn, "SELECT data AS t FROM cases WHERE id = $case"),
+        body_text: text(conn, &format!("SELECT o.body_text AS t {mail}")),
+        body_html: text(conn, &format!("SELECT o.body_html AS t {mail}")),
+        data: text(
+            conn,
+            &format!("SELECT data AS t FROM cases WHERE id = {case}"),
+        ),
     }
 }
 
@@ -921,12 +927,7 @@ fn sqlite_limit(
     let db = rongcuo::db::Db::connect(&url, 4).unwrap();
     let mails = shape.outbox_per_transition.round().max(0.0) as usize;
     let stop = Arc::new(AtomicBool::new(false));
-    let shape = Arc::new((
-        shape.payload.clone(),
-        shape.body_text.clone(),
-        shape.body_html.clone(),
-        shape.data.clone(),
-    ));
+    let shape = Arc::new(shape.clone());
     let mut threads = Vec::new();
     let t0 = Instant::now();
     let before = cpu_now(0);
@@ -936,7 +937,13 @@ fn sqlite_limit(
             let mut s = Sample::default();
             let size = size.min(HOT);
             let mut n = (c as u64 * 7919) % size;
-            let (payload, body_text, body_html, data) = &*shape;
+            let Shape {
+                payload,
+                body_text,
+                body_html,
+                data,
+                ..
+            } = &*shape;
             while !stop.load(Ordering::Relaxed) {
                 n = (n * 1_103_515_245 + 12_345) % size + 1;
                 let id = format!("seed-{n:010}");
