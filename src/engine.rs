@@ -13,7 +13,7 @@ use crate::db::models::{CaseRow, IdempotencyRow, PersonRow, TimerRow, Transition
 use crate::db::repo::cases::{ListFilter, Visibility};
 use crate::db::{Db, DbConnection, DbError, repo};
 use crate::domain::registry::Registry;
-use crate::domain::workflow::{self, Case, Lookup, TimerKind, TimerSpec, Workflow};
+use crate::domain::workflow::{self, Case, DirectoryEntry, Lookup, TimerKind, TimerSpec, Workflow};
 use crate::domain::{Actor, Refusal, Role};
 use crate::error::{AppError, ErrorKind};
 use crate::notify;
@@ -182,6 +182,15 @@ impl Lookup for DbLookup<'_> {
         Ok(person
             .filter(|p| p.roles.contains(&format!(",{},", role.as_str())))
             .map(|p| p.org))
+    }
+
+    fn person(&mut self, id: &str) -> Result<Option<DirectoryEntry>, String> {
+        let person = repo::people::find_by_id(self.conn, id).map_err(|e| e.to_string())?;
+        Ok(person.map(|p| DirectoryEntry {
+            name: p.name,
+            email: p.email,
+            org: p.org,
+        }))
     }
 }
 
@@ -491,7 +500,13 @@ impl Engine {
             }
             let wf = engine.workflow(name)?;
             let now = engine.clock.now();
-            let filing = wf.file(&actor, &body, now, uuid::Uuid::now_v7().to_string())?;
+            let filing = wf.file(
+                &actor,
+                &body,
+                now,
+                uuid::Uuid::now_v7().to_string(),
+                &mut DbLookup { conn },
+            )?;
             let case = filing.case;
             let mut writes = Writes::default();
             let head = engine.record(

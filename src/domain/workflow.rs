@@ -107,27 +107,26 @@ pub struct Subject {
     pub position: String,
 }
 
-/// The `subject` of a filing, checked once.
-#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
+/// The `subject` of a filing as sent. Who may leave out what depends on who files
+/// ([`filing_subject`]): a cadre filing about themselves may omit all of it.
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectBody {
-    pub id: super::common::Text,
-    pub name: super::common::Text,
-    pub email: super::EmailAddress,
-    pub org: super::OrgPath,
-    pub position: super::common::Text,
-}
-
-impl SubjectBody {
-    pub fn into_subject(self) -> Subject {
-        Subject {
-            id: self.id.0,
-            name: self.name.0,
-            email: self.email.as_str().to_string(),
-            org: self.org.as_str().to_string(),
-            position: self.position.0,
-        }
-    }
+    /// The cadre's id; omitted: the caller.
+    #[serde(default)]
+    pub id: Option<super::common::Text>,
+    /// Required for a cadre the directory does not know; a cadre filing about themselves
+    /// gets the token's.
+    #[serde(default)]
+    pub name: Option<super::common::Text>,
+    #[serde(default)]
+    pub email: Option<super::EmailAddress>,
+    /// The cadre's org: the token's for a cadre filing about themselves, the directory's
+    /// for a cadre it knows; a different one is refused (422).
+    #[serde(default)]
+    pub org: Option<super::OrgPath>,
+    #[serde(default)]
+    pub position: Option<super::common::Text>,
 }
 
 /// Who filed the case, and in which role.
@@ -158,10 +157,21 @@ pub struct Case {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A person as the directory knows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    pub name: String,
+    pub email: String,
+    pub org: String,
+}
+
 /// What a workflow needs to look up while deciding (the directory).
 pub trait Lookup {
     /// The org of a known person holding `role`, or `None` when there is no such person.
     fn org_of_person_with_role(&mut self, id: &str, role: Role) -> Result<Option<String>, String>;
+
+    /// What the directory holds for `id`, if it knows them.
+    fn person(&mut self, id: &str) -> Result<Option<DirectoryEntry>, String>;
 }
 
 /// A new case, ready to be stored with its first audit row.
@@ -272,13 +282,15 @@ pub trait Workflow: Send + Sync {
     /// The schemas of its bodies and records, for `/openapi.json`.
     fn api(&self) -> WorkflowApi;
 
-    /// Validates a filing by `actor` and builds the case.
+    /// Validates a filing by `actor` and builds the case (the directory says where a cadre
+    /// it knows belongs: [`filing_subject`]).
     fn file(
         &self,
         actor: &Actor,
         body: &Value,
         now: DateTime<Utc>,
         id: String,
+        lookup: &mut dyn Lookup,
     ) -> Result<Filing, Refusal>;
 
     /// Identity rules beyond the table's parties (separation of duties).
@@ -420,31 +432,140 @@ pub fn authorize(
     )))
 }
 
-/// Which role `actor` may file a case in, or why not (403).
-pub fn authorize_filing(
+/// The staff role, among the workflow's filers, that `actor` holds over `org`.
+fn filing_staff_role(def: &WorkflowDef, actor: &Actor, org: &str) -> Option<Role> {
+    def.create_parties.iter().find_map(|party| match *party {
+        Party::Role(role) if actor.acts_as_staff(role, org) => Some(role),
+        _ => None,
+    })
+}
+
+/// Who a filing is about and in which role `actor` files it. Jurisdiction comes from the
+/// organisation, never from the filer: a cadre files about themselves, with the id, name,
+/// e-mail and org of their token; staff file about a cadre in the org the directory holds
+/// for them (a cadre it does not know: the org sent, within the filer's subtree).
+pub fn filing_subject(
     def: &WorkflowDef,
     actor: &Actor,
-    subject_id: &str,
-    subject_org: &str,
-) -> Result<Role, Refusal> {
-    for party in def.create_parties {
-        match *party {
-            Party::Role(Role::Cadre) if actor.has(Role::Cadre) && actor.id == subject_id => {
-                return Ok(Role::Cadre);
-            }
-            Party::Role(role) if actor.acts_as_staff(role, subject_org) => return Ok(role),
-            _ => {}
-        }
+    body: Option<SubjectBody>,
+    lookup: &mut dyn Lookup,
+) -> Result<(Subject, Role), Refusal> {
+    let body = body.unwrap_or_default();
+    let as_cadre = def.create_parties.contains(&Party::Role(Role::Cadre)) && actor.has(Role::Cadre);
+    let files_as_staff = def.create_parties.iter().any(|p| match *p {
+        Party::Role(role) => role.is_staff() && actor.has(role),
+        _ => false,
+    });
+    if !as_cadre && !files_as_staff {
+        return Err(Refusal::Forbidden(format!(
+            "filing a {} case needs one of: {} (a cadre files only about themselves; staff within their jurisdiction)",
+            def.name,
+            def.create_parties
+                .iter()
+                .map(|p| p.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
-    Err(Refusal::Forbidden(format!(
-        "filing a {} case needs one of: {} (a cadre files only about themselves; staff within their jurisdiction)",
-        def.name,
-        def.create_parties
-            .iter()
-            .map(|p| p.label())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )))
+    let position = body
+        .position
+        .map(super::common::Text::into_string)
+        .unwrap_or_default();
+    let about_self = body.id.as_ref().is_none_or(|id| id.0 == actor.id);
+    if about_self && as_cadre {
+        if let Some(org) = body
+            .org
+            .as_ref()
+            .filter(|o| o.as_str() != actor.org.as_str())
+        {
+            return Err(Refusal::invalid(
+                "subject.org",
+                format!(
+                    "a cadre files in their own org, `{}` (from the token), not `{org}`: the case goes to the office with jurisdiction over them",
+                    actor.org
+                ),
+            ));
+        }
+        let subject = Subject {
+            id: actor.id.clone(),
+            name: actor.name.clone(),
+            email: actor.email.clone(),
+            org: actor.org.as_str().to_string(),
+            position,
+        };
+        return Ok((subject, Role::Cadre));
+    }
+    let id = body
+        .id
+        .map(super::common::Text::into_string)
+        .unwrap_or_else(|| actor.id.clone());
+    let known = lookup.person(&id).map_err(Refusal::Unavailable)?;
+    let org = match (&known, &body.org) {
+        (Some(k), Some(sent)) if k.org != sent.as_str() => {
+            return Err(Refusal::invalid(
+                "subject.org",
+                format!(
+                    "the directory places `{id}` in `{}`, not `{sent}`: a case is filed in the cadre's own org",
+                    k.org
+                ),
+            ));
+        }
+        (Some(k), _) => k.org.clone(),
+        (None, Some(sent)) => sent.as_str().to_string(),
+        (None, None) => {
+            return Err(Refusal::invalid(
+                "subject.org",
+                format!("is required: the directory does not know `{id}`"),
+            ));
+        }
+    };
+    let Some(role) = filing_staff_role(def, actor, &org) else {
+        if as_cadre {
+            return Err(Refusal::invalid(
+                "subject.id",
+                format!(
+                    "a cadre files only about themselves (`{}`); filing about `{id}` needs a filing role over `{org}`",
+                    actor.id
+                ),
+            ));
+        }
+        return Err(Refusal::Forbidden(format!(
+            "`{org}` is outside your jurisdiction ({}): you may not file a {} case about `{id}`",
+            actor.org, def.name
+        )));
+    };
+    let mut errors = Vec::new();
+    let name = body
+        .name
+        .map(super::common::Text::into_string)
+        .or_else(|| known.as_ref().map(|k| k.name.clone()));
+    let email = body
+        .email
+        .map(|e| e.as_str().to_string())
+        .or_else(|| known.as_ref().map(|k| k.email.clone()));
+    if name.is_none() {
+        errors.push(FieldError::new(
+            "subject.name",
+            format!("is required: the directory does not know `{id}`"),
+        ));
+    }
+    if email.is_none() {
+        errors.push(FieldError::new(
+            "subject.email",
+            format!("is required: the directory does not know `{id}`"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(Refusal::Invalid(errors));
+    }
+    let subject = Subject {
+        id,
+        name: name.unwrap_or_default(),
+        email: email.unwrap_or_default(),
+        org,
+        position,
+    };
+    Ok((subject, role))
 }
 
 /// The events `actor` could apply to `case` now.

@@ -862,7 +862,7 @@ pub mod ops {
         let b = op(
             wf_id("create", wf),
             wf_tag(wf),
-            "File a case (the filer must be allowed to file for the subject)",
+            "File a case: a cadre about themselves (subject from the token), staff about a cadre of their jurisdiction (the org the directory holds for a known cadre)",
             true,
         )
         .parameter(header_param(

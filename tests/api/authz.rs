@@ -51,7 +51,7 @@ const MATRIX: &[(&str, [u16; 8])] = &[
     ("GET /readyz",                                     [200, 200, 200, 200, 200, 200, 200, 200]),
     ("POST /api/v1/clarifications",                     [403, 403, 403, 201, 403, 403, 403, 403]),
     ("POST /api/v1/clarifications/{id}/transitions",    [403, 404, 403, 200, 200, 404, 403, 403]),
-    ("POST /api/v1/exonerations",                       [201, 403, 201, 403, 201, 403, 403, 403]),
+    ("POST /api/v1/exonerations",                       [201, 422, 201, 403, 201, 403, 403, 403]),
     ("POST /api/v1/exonerations/{id}/transitions",      [403, 404, 403, 200, 200, 404, 403, 403]),
     ("POST /api/v1/outbox/{id}/retry",                  [403, 403, 403, 403, 403, 403, 403, 409]),
     ("PUT /api/v1/directory/{person_id}",               [403, 403, 403, 403, 403, 403, 403, 200]),

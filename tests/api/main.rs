@@ -6,6 +6,7 @@ mod hygiene;
 
 mod abuse;
 mod audit;
+mod authority;
 mod authz;
 mod binary;
 mod clarification;

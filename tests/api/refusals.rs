@@ -200,11 +200,13 @@ async fn wrong_role_or_party_gets_403_and_changes_nothing(app: TestApp) {
         .try_act(id, &SUN, json!({"event": "supplement_overdue"}))
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    // Filing about someone else, or outside one's jurisdiction.
+    // Filing about someone else (a payload refusal, 422 on the id: tests/api/authority.rs),
+    // or outside one's jurisdiction.
     let mut about_qian = filing();
     about_qian["subject"]["id"] = json!(QIAN.id);
     let r = app.post("/api/v1/exonerations", &ZHANG, &about_qian).await;
-    problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+    let v = problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(v["errors"][0]["field"], "subject.id");
     let r = app.post("/api/v1/exonerations", &WU, &filing()).await;
     problem(r, StatusCode::FORBIDDEN, "forbidden").await;
     let r = app.post("/api/v1/exonerations", &SUN, &filing()).await;

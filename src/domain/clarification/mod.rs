@@ -16,7 +16,7 @@ use self::records::{Allegation, Channel, Records, Reporter, SealedReporter};
 use super::common::Text;
 use super::workflow::{
     Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerSpec, Workflow,
-    WorkflowApi, WorkflowDef, authorize_filing, check_investigator, parse_payload,
+    WorkflowApi, WorkflowDef, check_investigator, filing_subject, parse_payload,
 };
 use super::{Actor, FieldError, Refusal, Role};
 use crate::seal::Sealer;
@@ -155,6 +155,7 @@ struct ReporterBody {
 #[serde(deny_unknown_fields)]
 #[schema(as = ClarificationFiling)]
 struct FilingBody {
+    /// The accused cadre: `id` always; the rest as [`filing_subject`] asks.
     subject: SubjectBody,
     allegation: AllegationBody,
     #[serde(default)]
@@ -256,9 +257,21 @@ impl Workflow for Clarification {
         body: &Value,
         now: DateTime<Utc>,
         id: String,
+        lookup: &mut dyn Lookup,
     ) -> Result<Filing, Refusal> {
         let b: FilingBody = parse_payload(body)?;
-        let role = authorize_filing(&DEF, actor, &b.subject.id.0, b.subject.org.as_str())?;
+        if b.subject.id.is_none() {
+            return Err(Refusal::invalid(
+                "subject.id",
+                "name the cadre the report is about",
+            ));
+        }
+        let (subject, role) = filing_subject(&DEF, actor, Some(b.subject), lookup)?;
+        if subject.id == actor.id {
+            return Err(Refusal::Forbidden(
+                "a report about yourself is registered by another intake officer".into(),
+            ));
+        }
         let mut errors = Vec::new();
         if b.allegation.summary.0.chars().count() > MAX_SUMMARY {
             errors.push(FieldError::new(
@@ -330,7 +343,6 @@ impl Workflow for Clarification {
             closure: None,
             linked_case_id: None,
         };
-        let subject = b.subject.into_subject();
         let payload = json!({
             "subject": subject,
             "allegation": records.allegation,

@@ -17,7 +17,7 @@ use self::records::{Circumstance, Incident, Records, RedLine};
 use super::calendar::{Calendar, DayCount, Period};
 use super::workflow::{
     Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerKind, TimerSpec,
-    Workflow, WorkflowApi, WorkflowDef, authorize_filing, check_investigator, parse_payload,
+    Workflow, WorkflowApi, WorkflowDef, check_investigator, filing_subject, parse_payload,
 };
 use super::{Actor, FieldError, Refusal, Role};
 
@@ -248,7 +248,9 @@ struct IncidentBody {
 #[serde(deny_unknown_fields)]
 #[schema(as = ExonerationFiling)]
 struct FilingBody {
-    subject: SubjectBody,
+    /// Omitted by a cadre filing about themselves (taken from the token).
+    #[serde(default)]
+    subject: Option<SubjectBody>,
     incident: IncidentBody,
     #[schema(min_items = 1)]
     circumstances: Vec<String>,
@@ -342,9 +344,10 @@ impl Workflow for Exoneration {
         body: &Value,
         now: DateTime<Utc>,
         id: String,
+        lookup: &mut dyn Lookup,
     ) -> Result<Filing, Refusal> {
         let b: FilingBody = parse_payload(body)?;
-        let role = authorize_filing(&DEF, actor, &b.subject.id.0, b.subject.org.as_str())?;
+        let (subject, role) = filing_subject(&DEF, actor, b.subject, lookup)?;
         let mut errors = Vec::new();
         if b.incident.title.0.chars().count() > MAX_TITLE {
             errors.push(FieldError::new(
@@ -406,7 +409,6 @@ impl Workflow for Exoneration {
         );
         let records_json =
             serde_json::to_value(&records).map_err(|e| Refusal::Unavailable(e.to_string()))?;
-        let subject = b.subject.into_subject();
         let payload = json!({
             "subject": subject,
             "incident": records.incident,
