@@ -22,6 +22,7 @@ fn base() -> Records {
         },
         reporter: None,
         dismissal: None,
+        rejected_dismissals: vec![],
         inquiry: None,
         acceptance: None,
         conclusion: None,
@@ -32,8 +33,23 @@ fn base() -> Records {
     }
 }
 
+fn proposal() -> Dismissal {
+    Dismissal {
+        reason_code: DismissReason::UnclearLeads,
+        explanation: "线索不清".into(),
+        by: "u-li".into(),
+        at: now() - Duration::days(1),
+        confirmed_by: None,
+        confirmed_at: None,
+        rejection: None,
+    }
+}
+
 fn records_for(event: &str) -> Records {
     let mut r = base();
+    if matches!(event, "confirm_dismissal" | "reject_dismissal") {
+        r.dismissal = Some(proposal());
+    }
     if event == "inquiry_overdue" {
         r.inquiry = Some(Inquiry {
             questions: "请说明".into(),
@@ -49,7 +65,8 @@ fn records_for(event: &str) -> Records {
 
 fn body_for(event: &str) -> Value {
     let mut b = match event {
-        "dismiss" => json!({"reason_code": "unclear_leads", "explanation": "线索不清"}),
+        "propose_dismissal" => json!({"reason_code": "unclear_leads", "explanation": "线索不清"}),
+        "reject_dismissal" => json!({"reason": "有具体线索，应予函询"}),
         "send_inquiry" => {
             json!({"questions": "请说明情况", "due_at": (now() + Duration::days(10)).to_rfc3339()})
         }
@@ -107,7 +124,7 @@ fn every_state_event_pair_matches_the_table() {
             }
         }
     }
-    assert_eq!((DEF.states.len(), DEF.events().len()), (10, 11));
+    assert_eq!((DEF.states.len(), DEF.events().len()), (11, 13));
 }
 
 #[test]
@@ -140,6 +157,55 @@ fn open_exoneration_asks_for_a_linked_case_once() {
 }
 
 #[test]
+fn a_dismissal_is_proposed_then_confirmed_or_sent_back_to_triage() {
+    let (r, ctx) = run("received", "propose_dismissal", base());
+    assert_eq!(r, Ok("dismissal_proposed"));
+    let proposed = ctx.records.dismissal.clone().unwrap();
+    assert_eq!(
+        (proposed.by.as_str(), proposed.confirmed_by),
+        ("u-actor", None)
+    );
+
+    let (r, ctx) = run(
+        "dismissal_proposed",
+        "confirm_dismissal",
+        ctx.records.clone(),
+    );
+    assert_eq!(r, Ok("dismissed"));
+    let confirmed = ctx.records.dismissal.unwrap();
+    assert_eq!(confirmed.confirmed_by.as_deref(), Some("u-actor"));
+    assert_eq!(confirmed.confirmed_at, Some(now()));
+
+    let (r, ctx) = run(
+        "dismissal_proposed",
+        "reject_dismissal",
+        records_for("reject_dismissal"),
+    );
+    assert_eq!(r, Ok("received"));
+    assert_eq!(ctx.records.dismissal, None, "triage starts again");
+    let rejected = &ctx.records.rejected_dismissals;
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].by, "u-li");
+    assert_eq!(
+        rejected[0].rejection.as_ref().unwrap().reason,
+        "有具体线索，应予函询"
+    );
+    // While proposed, nothing else happens to the report.
+    for event in [
+        "send_inquiry",
+        "open_investigation",
+        "propose_dismissal",
+        "close",
+    ] {
+        let (r, _) = run("dismissal_proposed", event, records_for("reject_dismissal"));
+        assert!(
+            matches!(r, Err(Refusal::NotAllowed { .. })),
+            "{event}: {r:?}"
+        );
+    }
+}
+
+#[test]
 fn inquiry_overdue_only_after_the_due_date_and_once() {
     let (r, ctx) = run("inquiry", "inquiry_overdue", records_for("inquiry_overdue"));
     assert_eq!(r, Ok("inquiry"));
@@ -156,11 +222,22 @@ fn inquiry_overdue_only_after_the_due_date_and_once() {
 fn payload_errors_name_the_field() {
     let cases = [
         (
-            "dismiss",
+            "propose_dismissal",
             json!({"reason_code": "dislike", "explanation": "x"}),
             "reason_code",
         ),
-        ("dismiss", json!({"reason_code": "labeling"}), "explanation"),
+        (
+            "propose_dismissal",
+            json!({"reason_code": "labeling"}),
+            "explanation",
+        ),
+        ("reject_dismissal", json!({}), "reason"),
+        ("confirm_dismissal", json!({"reason": "x"}), "reason"),
+        (
+            "dismiss",
+            json!({"reason_code": "labeling", "explanation": "x"}),
+            "event",
+        ),
         (
             "send_inquiry",
             json!({"questions": "q", "due_at": (now() - Duration::days(1)).to_rfc3339()}),

@@ -37,6 +37,7 @@ pub fn state_zh(state: &str) -> &str {
         "closed" => "已办结",
         "accountability" => "转入问责程序",
         "received" => "已登记",
+        "dismissal_proposed" => "拟不予调查，待审核",
         "dismissed" => "不予调查",
         "inquiry" => "函询中",
         "explained" => "已说明情况",

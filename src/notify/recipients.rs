@@ -97,14 +97,18 @@ pub fn for_case(
                     found.push(from_row(p, "investigator"));
                 }
             }
-            RecipientKind::Reviewers => {
+            RecipientKind::Reviewers
+            | RecipientKind::IntakeOfficers
+            | RecipientKind::Investigators => {
+                let (role, relation) = match kind {
+                    RecipientKind::Reviewers => ("reviewer", "reviewer"),
+                    RecipientKind::IntakeOfficers => ("intake", "intake_officer"),
+                    _ => ("investigator", "investigator"),
+                };
                 if let Some(org) = &subject_org {
-                    for p in repo::people::with_role_in_orgs(
-                        conn,
-                        "reviewer",
-                        &org.self_and_ancestors(),
-                    )? {
-                        found.push(from_row(p, "reviewer"));
+                    for p in repo::people::with_role_in_orgs(conn, role, &org.self_and_ancestors())?
+                    {
+                        found.push(from_row(p, relation));
                     }
                 }
             }

@@ -15,6 +15,10 @@ pub enum RecipientKind {
     Investigator,
     Reviewers,
     UnitContact,
+    /// The intake officers of the jurisdiction (the subject's org and its ancestors).
+    IntakeOfficers,
+    /// The investigators of the jurisdiction, assigned to the case or not.
+    Investigators,
 }
 
 #[derive(Clone, Debug, Deserialize)]

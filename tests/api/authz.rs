@@ -82,7 +82,7 @@ fn request(op: &str, ids: &Ids) -> (Method, String, Option<Value>) {
             Some(json!({"event": "accept", "investigator_id": CHEN.id}))
         }
         ("POST", t) if t.ends_with("/transitions") => Some(json!({
-            "event": "dismiss", "reason_code": "labeling", "explanation": "无具体线索"
+            "event": "propose_dismissal", "reason_code": "labeling", "explanation": "无具体线索"
         })),
         ("PUT", _) => Some(json!({
             "name": "新人", "email": "newcomer@example.cn", "roles": ["cadre"],

@@ -67,11 +67,79 @@ async fn investigated(app: &TestApp, finding: &str) -> String {
 
 async fn a_report_of_speculation_is_dismissed_and_closed(app: TestApp) {
     let id = register(&app, false).await;
+    let propose = json!({"event": "propose_dismissal", "reason_code": "subjective_speculation", "explanation": "明显属于主观臆断"});
+    // `dismiss` is gone: one person no longer dismisses a report alone.
+    let mut alone = propose.clone();
+    alone["event"] = json!("dismiss");
+    let (s, v) = app.try_act_in(CLA, &id, &LI, alone).await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("event")),
+        "{v}"
+    );
+    // Proposed by an investigator who is also a reviewer, rejected by a reviewer: back to triage.
+    let c = app.act_in(CLA, &id, &ZHAO, propose.clone()).await;
+    assert_eq!(c["state"], "dismissal_proposed");
+    assert_eq!(
+        app.case_in(CLA, &id, &SUN).await["available_events"],
+        json!(["confirm_dismissal", "reject_dismissal"])
+    );
+    assert_eq!(
+        app.case_in(CLA, &id, &ZHAO).await["available_events"],
+        json!(["reject_dismissal"])
+    );
+    let (s, v) = app
+        .try_act_in(CLA, &id, &ZHAO, json!({"event": "confirm_dismissal"}))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the proposer does not confirm: {v}"
+    );
+    let (s, _) = app
+        .try_act_in(CLA, &id, &CHEN, json!({"event": "confirm_dismissal"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "an investigator does not confirm");
     let c = app
-        .act_in(CLA, &id, &LI, json!({"event": "dismiss", "reason_code": "subjective_speculation", "explanation": "明显属于主观臆断"}))
+        .act_in(
+            CLA,
+            &id,
+            &SUN,
+            json!({"event": "reject_dismissal", "reason": "有具体线索，先函询"}),
+        )
+        .await;
+    assert_eq!(c["state"], "received");
+    assert_eq!(c["rejected_dismissals"][0]["rejection"]["by"], SUN.id);
+    assert!(c.get("dismissal").is_none());
+    // Proposed again by intake, confirmed by a reviewer who did not propose it.
+    app.act_in(CLA, &id, &LI, propose).await;
+    let c = app
+        .act_in(CLA, &id, &ZHAO, json!({"event": "confirm_dismissal"}))
         .await;
     assert_eq!(c["state"], "dismissed");
     assert_eq!(c["dismissal"]["reason_code"], "subjective_speculation");
+    assert_eq!(
+        (
+            c["dismissal"]["by"].as_str(),
+            c["dismissal"]["confirmed_by"].as_str()
+        ),
+        (Some(LI.id), Some(ZHAO.id))
+    );
+    // Who was told: reviewers of the proposal, intake and investigators of each decision.
+    let mails = app.outbox(&id).await;
+    let to = |seq: i64| {
+        let mut v: Vec<String> = mails
+            .iter()
+            .filter(|m| m.0 == seq)
+            .map(|m| m.1.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert_eq!(to(2), ["reviewer"]);
+    assert_eq!(to(3), ["intake_officer", "investigator"]);
+    assert_eq!(to(5), ["intake_officer", "investigator"]);
     let c = app
         .act_in(
             CLA,
@@ -87,7 +155,17 @@ async fn a_report_of_speculation_is_dismissed_and_closed(app: TestApp) {
         .iter()
         .map(|i| i["event"].clone())
         .collect();
-    assert_eq!(events, [json!("create"), json!("dismiss"), json!("close")]);
+    assert_eq!(
+        events,
+        [
+            "create",
+            "propose_dismissal",
+            "reject_dismissal",
+            "propose_dismissal",
+            "confirm_dismissal",
+            "close"
+        ]
+    );
 }
 
 async fn an_inquiry_answered_by_the_unit_is_accepted_and_the_cadre_cleared(app: TestApp) {
@@ -222,8 +300,14 @@ async fn refusals_name_their_reason_and_change_nothing(app: TestApp) {
     let cases = [
         (
             &SUN,
-            json!({"event": "dismiss", "reason_code": "labeling", "explanation": "x"}),
+            json!({"event": "propose_dismissal", "reason_code": "labeling", "explanation": "x"}),
             StatusCode::FORBIDDEN,
+            None,
+        ),
+        (
+            &SUN,
+            json!({"event": "confirm_dismissal"}),
+            StatusCode::CONFLICT,
             None,
         ),
         (
@@ -246,13 +330,13 @@ async fn refusals_name_their_reason_and_change_nothing(app: TestApp) {
         ),
         (
             &LI,
-            json!({"event": "dismiss", "reason_code": "rumour", "explanation": "x"}),
+            json!({"event": "propose_dismissal", "reason_code": "rumour", "explanation": "x"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("reason_code"),
         ),
         (
             &LI,
-            json!({"event": "dismiss", "reason_code": "labeling"}),
+            json!({"event": "propose_dismissal", "reason_code": "labeling"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("explanation"),
         ),
@@ -333,7 +417,7 @@ async fn twenty_racing_triage_events_have_one_winner(app: TestApp) {
     let id = register(&app, true).await;
     let requests = (0..20).map(|i| {
         let (who, body) = match i % 2 {
-            0 => (LI, json!({"event": "dismiss", "reason_code": "unclear_leads", "explanation": "线索不清"})),
+            0 => (LI, json!({"event": "propose_dismissal", "reason_code": "unclear_leads", "explanation": "线索不清"})),
             _ => (CHEN, json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(10)})),
         };
         let app = &app;

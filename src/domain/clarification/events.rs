@@ -11,7 +11,7 @@ use crate::domain::{FieldError, Refusal};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Dismiss {
+pub struct ProposeDismissal {
     pub reason_code: DismissReason,
     pub explanation: Text,
 }
@@ -65,7 +65,9 @@ pub struct ReferFalseAccusation {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    Dismiss(Dismiss),
+    ProposeDismissal(ProposeDismissal),
+    ConfirmDismissal,
+    RejectDismissal(Reason),
     SendInquiry(SendInquiry),
     SubmitExplanation(Explanation),
     InquiryOverdue,
@@ -81,7 +83,9 @@ pub enum Event {
 /// The fields of every event a person may send, as `Event::parse` reads them (timer
 /// events come from the service itself).
 pub fn api(api: WorkflowApi) -> WorkflowApi {
-    api.event::<Dismiss>("dismiss")
+    api.event::<ProposeDismissal>("propose_dismissal")
+        .event::<Nothing>("confirm_dismissal")
+        .event::<Reason>("reject_dismissal")
         .event::<SendInquiry>("send_inquiry")
         .event::<Explanation>("submit_explanation")
         .event::<AcceptExplanation>("accept_explanation")
@@ -97,7 +101,11 @@ impl Event {
     pub fn parse(name: &str, body: &Value, now: DateTime<Utc>) -> Result<Event, Refusal> {
         let mut errors = Vec::new();
         let event = match name {
-            "dismiss" => Event::Dismiss(parse_payload(body)?),
+            "propose_dismissal" => Event::ProposeDismissal(parse_payload(body)?),
+            "confirm_dismissal" => {
+                parse_payload::<Nothing>(body).map(|_| Event::ConfirmDismissal)?
+            }
+            "reject_dismissal" => Event::RejectDismissal(parse_payload(body)?),
             "send_inquiry" => {
                 let p: SendInquiry = parse_payload(body)?;
                 if p.due_at <= now {
@@ -140,7 +148,9 @@ impl Event {
 
     pub fn name(&self) -> &'static str {
         match self {
-            Event::Dismiss(_) => "dismiss",
+            Event::ProposeDismissal(_) => "propose_dismissal",
+            Event::ConfirmDismissal => "confirm_dismissal",
+            Event::RejectDismissal(_) => "reject_dismissal",
             Event::SendInquiry(_) => "send_inquiry",
             Event::SubmitExplanation(_) => "submit_explanation",
             Event::InquiryOverdue => "inquiry_overdue",
@@ -157,7 +167,8 @@ impl Event {
     /// The payload as recorded on the audit row.
     pub fn payload(&self) -> Value {
         let v = match self {
-            Event::Dismiss(p) => serde_json::to_value(p),
+            Event::ProposeDismissal(p) => serde_json::to_value(p),
+            Event::RejectDismissal(p) => serde_json::to_value(p),
             Event::SendInquiry(p) => serde_json::to_value(p),
             Event::SubmitExplanation(p) => serde_json::to_value(p),
             Event::AcceptExplanation(p) => serde_json::to_value(p),
@@ -166,7 +177,9 @@ impl Event {
             Event::Clarify(p) => serde_json::to_value(p),
             Event::ReferFalseAccusation(p) => serde_json::to_value(p),
             Event::Close(p) => serde_json::to_value(p),
-            Event::InquiryOverdue | Event::OpenExoneration => Ok(Value::Object(Default::default())),
+            Event::InquiryOverdue | Event::OpenExoneration | Event::ConfirmDismissal => {
+                Ok(Value::Object(Default::default()))
+            }
         };
         v.unwrap_or(Value::Null)
     }

@@ -111,14 +111,17 @@ impl ClarificationCase {
     #[state(superstate = "preliminary")]
     fn received(context: &mut Ctx, event: &Event) -> Outcome<State> {
         match event {
-            Event::Dismiss(p) => {
+            Event::ProposeDismissal(p) => {
                 context.records.dismissal = Some(Dismissal {
                     reason_code: p.reason_code,
                     explanation: p.explanation.0.clone(),
                     by: context.actor_id.clone(),
                     at: context.now,
+                    confirmed_by: None,
+                    confirmed_at: None,
+                    rejection: None,
                 });
-                Transition(State::dismissed())
+                Transition(State::dismissal_proposed())
             }
             Event::SendInquiry(p) => {
                 context.records.inquiry = Some(Inquiry {
@@ -132,6 +135,40 @@ impl ClarificationCase {
                 Transition(State::inquiry())
             }
             _ => Super,
+        }
+    }
+
+    /// 不予调查 proposed: a reviewer other than the proposer decides.
+    #[state(superstate = "any")]
+    fn dismissal_proposed(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        let Some(mut dismissal) = context.records.dismissal.take() else {
+            return match event {
+                Event::ConfirmDismissal | Event::RejectDismissal(_) => context.refuse(
+                    Refusal::Conflict("no dismissal is proposed on this case".into()),
+                ),
+                _ => Super,
+            };
+        };
+        match event {
+            Event::ConfirmDismissal => {
+                dismissal.confirmed_by = Some(context.actor_id.clone());
+                dismissal.confirmed_at = Some(context.now);
+                context.records.dismissal = Some(dismissal);
+                Transition(State::dismissed())
+            }
+            Event::RejectDismissal(p) => {
+                dismissal.rejection = Some(Note {
+                    reason: p.reason.0.clone(),
+                    by: context.actor_id.clone(),
+                    at: context.now,
+                });
+                context.records.rejected_dismissals.push(dismissal);
+                Transition(State::received())
+            }
+            _ => {
+                context.records.dismissal = Some(dismissal);
+                Super
+            }
         }
     }
 
@@ -292,6 +329,7 @@ impl ClarificationCase {
 pub fn state_name(state: &State) -> &'static str {
     match state {
         State::Received {} => "received",
+        State::DismissalProposed {} => "dismissal_proposed",
         State::Dismissed {} => "dismissed",
         State::Inquiry {} => "inquiry",
         State::Explained {} => "explained",
@@ -307,6 +345,7 @@ pub fn state_name(state: &State) -> &'static str {
 pub fn state_from_name(name: &str) -> Option<State> {
     Some(match name {
         "received" => State::received(),
+        "dismissal_proposed" => State::dismissal_proposed(),
         "dismissed" => State::dismissed(),
         "inquiry" => State::inquiry(),
         "explained" => State::explained(),

@@ -33,6 +33,7 @@ pub static DEF: WorkflowDef = WorkflowDef {
     initial: "received",
     states: &[
         "received",
+        "dismissal_proposed",
         "dismissed",
         "inquiry",
         "explained",
@@ -48,10 +49,24 @@ pub static DEF: WorkflowDef = WorkflowDef {
     rows: &[
         Row {
             from: &["received"],
-            event: "dismiss",
-            to: &["dismissed"],
+            event: "propose_dismissal",
+            to: &["dismissal_proposed"],
             parties: &[INTAKE, INVESTIGATOR],
-            carries: "reason_code (subjective_speculation, labeling, unclear_leads), explanation",
+            carries: "reason_code (subjective_speculation, labeling, unclear_leads), explanation (不予调查, decided by a reviewer)",
+        },
+        Row {
+            from: &["dismissal_proposed"],
+            event: "confirm_dismissal",
+            to: &["dismissed"],
+            parties: &[REVIEWER],
+            carries: "— (never the proposer)",
+        },
+        Row {
+            from: &["dismissal_proposed"],
+            event: "reject_dismissal",
+            to: &["received"],
+            parties: &[REVIEWER],
+            carries: "reason",
         },
         Row {
             from: &["received"],
@@ -335,6 +350,7 @@ impl Workflow for Clarification {
             },
             reporter: sealed,
             dismissal: None,
+            rejected_dismissals: Vec::new(),
             inquiry: None,
             acceptance: None,
             conclusion: None,
@@ -393,7 +409,19 @@ impl Workflow for Clarification {
             .map(|i| ("函询回复期限", "inquiry reply due", i.due_at))
     }
 
-    fn separation(&self, _event: &str, _actor: &Actor, _case: &Case) -> Result<(), Refusal> {
+    /// Dismissing a report is decided by two people: the reviewer who confirms it did not
+    /// propose it.
+    fn separation(&self, event: &str, actor: &Actor, case: &Case) -> Result<(), Refusal> {
+        if event != "confirm_dismissal" {
+            return Ok(());
+        }
+        let proposer = Self::records(case)?.dismissal.map(|d| d.by);
+        if proposer.as_deref() == Some(actor.id.as_str()) {
+            return Err(Refusal::Forbidden(
+                "separation of duties: a dismissal is confirmed by a reviewer who did not propose it"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 

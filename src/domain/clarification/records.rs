@@ -60,12 +60,21 @@ pub enum DismissReason {
     UnclearLeads,
 }
 
+/// 不予调查: proposed by intake or an investigator (`by`, `at`), confirmed or rejected by a
+/// reviewer who did not propose it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dismissal {
     pub reason_code: DismissReason,
     pub explanation: String,
     pub by: String,
     pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// Why a reviewer sent the report back to triage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Note>,
 }
 
 /// 函询: questions the cadre answers in writing by a deadline.
@@ -146,8 +155,12 @@ pub struct Records {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<ReporterView>)]
     pub reporter: Option<SealedReporter>,
+    /// The dismissal proposed or confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dismissal: Option<Dismissal>,
+    /// Proposals a reviewer rejected, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected_dismissals: Vec<Dismissal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inquiry: Option<Inquiry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
