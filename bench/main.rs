@@ -836,7 +836,7 @@ fn pg_limit(
          BEGIN;\n\
          UPDATE cases SET state = CASE state WHEN 'needs_supplement' THEN 'filed' ELSE 'needs_supplement' END, \
          version = version + 1, updated_at = now(), \
-         overdue = false, data = :data, audit_head = md5(random()::text) || md5(random()::text) \
+         overdue = false, disclosed = true, data = :data, audit_head = md5(random()::text) || md5(random()::text) \
          WHERE id = 'seed-' || lpad(:n::text, 10, '0') RETURNING version AS v \\gset\n\
          INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id, actor_role, \
          payload, at, prev_hash, hash) VALUES ('seed-' || lpad(:n::text, 10, '0'), :v, \
@@ -968,6 +968,7 @@ fn sqlite_limit(
                             cases::version.eq(cases::version + 1),
                             cases::updated_at.eq(now),
                             cases::overdue.eq(false),
+                            cases::disclosed.eq(true),
                             cases::data.eq(data),
                             cases::audit_head.eq(&hash),
                         ))

@@ -616,6 +616,7 @@ impl Engine {
             next.investigator_id = step.investigator_id;
             next.decider_id = step.decider_id;
             next.overdue = step.overdue;
+            next.disclosed = case.disclosed || wf.discloses(&next.state);
             next.updated_at = now;
             let mut writes = Writes::default();
             let new_head = engine.record(conn, &next, &head, &timers, event, Some(&case.state), &actor, role, &step.payload, now, &known, &mut writes)?;
@@ -677,15 +678,16 @@ impl Engine {
         actor: Actor,
     ) -> Result<(Vec<Value>, Option<(DateTime<Utc>, String)>), AppError> {
         let name = self.workflow(&filter.workflow)?.def().name;
-        filter.visibility = Visibility {
-            person_id: actor.id.clone(),
-            org_subtrees: actor.staff_subtrees(),
-        };
+        filter.visibility = Visibility::of(&actor);
         let limit = filter.limit;
         filter.limit = limit + 1;
         let engine = self.clone();
         self.db
             .read(move |conn| {
+                if !filter.visibility.org_subtrees.is_empty() {
+                    filter.visibility.subject_of_undisclosed =
+                        repo::cases::subject_of_undisclosed(conn, name, &actor.id)?;
+                }
                 let rows = repo::cases::list(conn, &filter)?;
                 let wf = engine.workflow(name)?;
                 let now = engine.clock.now();

@@ -38,6 +38,7 @@ pub fn case_json(
     obj.insert("decider_id".into(), json!(case.decider_id));
     obj.insert("title".into(), json!(case.title));
     obj.insert("overdue".into(), json!(case.overdue));
+    obj.insert("disclosed".into(), json!(case.disclosed));
     obj.insert("catalogue_version".into(), json!(case.catalogue_version));
     if let Value::Object(records) = &records {
         for (k, v) in records {

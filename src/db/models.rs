@@ -45,6 +45,8 @@ pub struct CaseRow {
     pub search_text: String,
     /// The hash of the case's newest audit row (what its next row chains to).
     pub audit_head: String,
+    /// Visible to its subject and their unit (see `Case::disclosed`).
+    pub disclosed: bool,
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
@@ -156,6 +158,7 @@ impl CaseRow {
             updated_at: c.updated_at.naive_utc(),
             search_text: search_text(c),
             audit_head: audit_head.to_string(),
+            disclosed: c.disclosed,
         }
     }
 
@@ -190,6 +193,7 @@ impl CaseRow {
             decider_id: self.decider_id,
             title: self.title,
             overdue: self.overdue,
+            disclosed: self.disclosed,
             catalogue_version: self.catalogue_version,
             records,
             created_at: self.created_at.and_utc(),

@@ -38,6 +38,7 @@ diesel::table! {
         updated_at -> Timestamp,
         search_text -> Text,
         audit_head -> Text,
+        disclosed -> Bool,
     }
 }
 

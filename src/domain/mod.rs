@@ -70,6 +70,12 @@ impl Role {
     pub fn is_staff(self) -> bool {
         !matches!(self, Role::Cadre | Role::System)
     }
+
+    /// Staff roles that see a case before it is disclosed to its subject: those who handle
+    /// it, not the subject's unit.
+    pub fn sees_undisclosed(self) -> bool {
+        self.is_staff() && self != Role::UnitAdmin
+    }
 }
 
 impl fmt::Display for Role {
@@ -114,9 +120,19 @@ impl Actor {
         self.roles.contains(&role)
     }
 
-    /// The org subtrees in which this actor acts as staff.
+    /// The org subtrees in which this actor sees every case, disclosed or not.
     pub fn staff_subtrees(&self) -> Vec<String> {
-        if self.roles.iter().any(|r| r.is_staff()) {
+        if self.roles.iter().any(|r| r.sees_undisclosed()) {
+            vec![self.org.as_str().to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The org subtrees in which this actor sees disclosed cases only (a unit admin).
+    pub fn disclosed_subtrees(&self) -> Vec<String> {
+        let staff = self.roles.iter().any(|r| r.is_staff());
+        if staff && self.staff_subtrees().is_empty() {
             vec![self.org.as_str().to_string()]
         } else {
             Vec::new()

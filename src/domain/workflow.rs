@@ -151,6 +151,9 @@ pub struct Case {
     pub decider_id: Option<String>,
     pub title: String,
     pub overdue: bool,
+    /// Visible to its subject and the unit admins of their org. A report against a cadre
+    /// is not, until the organisation turns to them (no tip-off); once true, for good.
+    pub disclosed: bool,
     pub catalogue_version: String,
     pub records: Value,
     pub created_at: DateTime<Utc>,
@@ -338,6 +341,13 @@ pub trait Workflow: Send + Sync {
         None
     }
 
+    /// Whether reaching `state` makes the case visible to its subject and their unit (see
+    /// [`Case::disclosed`]). The default: every case is visible from its filing.
+    fn discloses(&self, state: &str) -> bool {
+        let _ = state;
+        true
+    }
+
     /// Removes or reveals confidential parts of the records for `actor` (the default keeps all).
     fn redact_records(&self, case: &Case, actor: &Actor, records: &mut Value) {
         let _ = (case, actor, records);
@@ -379,10 +389,23 @@ pub fn check_investigator(
     }
 }
 
-/// Whether `actor` may see `case` at all (what may not be seen answers 404).
+/// Whether `actor` may see `case` at all (what may not be seen answers 404). Staff see
+/// the cases of their subtree, a cadre the cases about them, a filer what they filed. A case
+/// not yet disclosed is seen only by those who handle it: never its subject, and no unit
+/// admin who holds no other staff role there.
 pub fn can_see(actor: &Actor, case: &Case) -> bool {
-    actor.has(Role::System)
-        || actor.id == case.subject.id
+    if actor.has(Role::System) {
+        return true;
+    }
+    if !case.disclosed {
+        return actor.id != case.subject.id
+            && (actor.id == case.applicant.id
+                || actor
+                    .roles
+                    .iter()
+                    .any(|r| r.sees_undisclosed() && actor.org.covers(&case.subject.org)));
+    }
+    actor.id == case.subject.id
         || actor.id == case.applicant.id
         || actor
             .roles

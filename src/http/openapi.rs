@@ -78,6 +78,9 @@ pub struct CaseBase {
     pub title: String,
     /// A deadline of the current state has passed.
     pub overdue: bool,
+    /// Visible to its subject and their unit. A report against a cadre is not until the
+    /// organisation turns to them (an inquiry letter) or concludes it; then for good.
+    pub disclosed: bool,
     pub catalogue_version: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -110,13 +110,14 @@ pub async fn get_statistics(
     let org = query::staff_scope(&actor, asked)?;
     let names: Vec<&'static str> = state.engine.registry.all().map(|w| w.def().name).collect();
     let subtree = org.as_str().to_string();
+    let viewer = repo::cases::Visibility::of(&actor);
     let result = state
         .engine
         .db
         .read(move |c| {
             let mut out = BTreeMap::new();
             for name in names {
-                let rows = repo::cases::created_between(c, name, &subtree, from, to)?;
+                let rows = repo::cases::created_between(c, name, &subtree, from, to, &viewer)?;
                 let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
                 let stages = repo::transitions::stage_times(c, &ids)?;
                 out.insert(name.to_string(), summarize(&rows, &stages));

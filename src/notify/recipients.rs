@@ -4,7 +4,7 @@ use diesel::QueryResult;
 
 use super::rules::RecipientKind;
 use crate::db::{DbConnection, repo};
-use crate::domain::workflow::Case;
+use crate::domain::workflow::{Case, can_see};
 use crate::domain::{Actor, OrgPath, Role};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +123,9 @@ pub fn for_case(
             }
         }
     }
+    // Nobody is mailed about a case they may not see (a report not yet disclosed to its
+    // subject reaches neither them nor their unit, whatever a rule says).
+    found.retain(|r| r.actor.as_ref().is_none_or(|a| can_see(a, case)));
     let mut out: Vec<Recipient> = Vec::new();
     for r in found {
         let dup = out

@@ -3,7 +3,9 @@
 //! test, as does a row for an operation that no longer exists.
 //!
 //! Each role acts on its own fresh cases, so one role's success does not change what the
-//! next one meets. The cases are about 张三 (cadre, anhui/hefei/finance).
+//! next one meets. The cases are about 张三 (cadre, anhui/hefei/finance). A report (a
+//! clarification case) is met twice: just registered, when neither 张三 nor his unit may
+//! know of it, and `(disclosed)`, once an inquiry letter has been put to him.
 
 use std::collections::BTreeSet;
 
@@ -32,8 +34,10 @@ const ROLES: [(&str, &Person); 8] = [
 const MATRIX: &[(&str, [u16; 8])] = &[
     // cadre, other cadre, unit admin, intake, investigator, outsider, reviewer, admin
     ("GET /api/v1/clarifications",                      [200, 200, 200, 200, 200, 200, 200, 200]),
-    ("GET /api/v1/clarifications/{id}",                 [200, 404, 200, 200, 200, 404, 200, 200]),
-    ("GET /api/v1/clarifications/{id}/transitions",     [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/clarifications/{id}",                 [404, 404, 404, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/clarifications/{id} (disclosed)",     [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/clarifications/{id}/transitions",     [404, 404, 404, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/clarifications/{id}/transitions (disclosed)", [200, 404, 200, 200, 200, 404, 200, 200]),
     ("GET /api/v1/exonerations",                        [200, 200, 200, 200, 200, 200, 200, 200]),
     ("GET /api/v1/exonerations/{id}",                   [200, 404, 200, 200, 200, 404, 200, 200]),
     ("GET /api/v1/exonerations/{id}/transitions",       [200, 404, 200, 200, 200, 404, 200, 200]),
@@ -50,16 +54,21 @@ const MATRIX: &[(&str, [u16; 8])] = &[
     ("GET /openapi.json",                               [200, 200, 200, 200, 200, 200, 200, 200]),
     ("GET /readyz",                                     [200, 200, 200, 200, 200, 200, 200, 200]),
     ("POST /api/v1/clarifications",                     [403, 403, 403, 201, 403, 403, 403, 403]),
-    ("POST /api/v1/clarifications/{id}/transitions",    [403, 404, 403, 200, 200, 404, 403, 403]),
+    ("POST /api/v1/clarifications/{id}/transitions",    [404, 404, 404, 200, 200, 404, 403, 403]),
+    ("POST /api/v1/clarifications/{id}/transitions (disclosed)", [200, 404, 200, 403, 403, 404, 403, 403]),
     ("POST /api/v1/exonerations",                       [201, 422, 201, 403, 201, 403, 403, 403]),
     ("POST /api/v1/exonerations/{id}/transitions",      [403, 404, 403, 200, 200, 404, 403, 403]),
     ("POST /api/v1/outbox/{id}/retry",                  [403, 403, 403, 403, 403, 403, 403, 409]),
     ("PUT /api/v1/directory/{person_id}",               [403, 403, 403, 403, 403, 403, 403, 200]),
 ];
 
+/// The marker of an operation on a report already put to its subject.
+const DISCLOSED: &str = " (disclosed)";
+
 /// The request each operation is tried with: what the role most entitled to it would send.
 fn request(op: &str, ids: &Ids) -> (Method, String, Option<Value>) {
-    let (method, template) = op.split_once(' ').unwrap();
+    let disclosed = op.ends_with(DISCLOSED);
+    let (method, template) = op.trim_end_matches(DISCLOSED).split_once(' ').unwrap();
     let (collection, id) = if template.contains("clarifications") {
         (CLA, &ids.clarification)
     } else {
@@ -81,6 +90,9 @@ fn request(op: &str, ids: &Ids) -> (Method, String, Option<Value>) {
         ("POST", t) if t.ends_with("/transitions") && collection == EXO => {
             Some(json!({"event": "accept", "investigator_id": CHEN.id}))
         }
+        ("POST", t) if t.ends_with("/transitions") && disclosed => Some(json!({
+            "event": "submit_explanation", "explanation": "情况说明"
+        })),
         ("POST", t) if t.ends_with("/transitions") => Some(json!({
             "event": "propose_dismissal", "reason_code": "labeling", "explanation": "无具体线索"
         })),
@@ -102,6 +114,10 @@ fn report() -> Value {
     })
 }
 
+fn inquiry() -> Value {
+    json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(10)})
+}
+
 /// One role's own objects.
 struct Ids {
     exoneration: String,
@@ -117,7 +133,11 @@ async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp
     for (path, item) in doc["paths"].as_object().unwrap() {
         for m in ["get", "post", "put", "patch", "delete"] {
             if item.get(m).is_some() {
-                ops.insert(format!("{} {path}", m.to_ascii_uppercase()));
+                let op = format!("{} {path}", m.to_ascii_uppercase());
+                if path.starts_with("/api/v1/clarifications/{id}") {
+                    ops.insert(format!("{op}{DISCLOSED}"));
+                }
+                ops.insert(op);
             }
         }
     }
@@ -135,6 +155,9 @@ async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp
                 .as_str()
                 .unwrap()
                 .to_string();
+            if op.ends_with(DISCLOSED) {
+                app.act_in(CLA, &clarification, &CHEN, inquiry()).await;
+            }
             let case_id = exoneration.clone();
             let outbox = app
                 .db()
@@ -184,16 +207,21 @@ async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp
 
     // Lists answer 200 to everyone: what matters is whose cases are in them. A role finds
     // a case in its list exactly when it may read that case.
-    for (collection, filer, body) in [(EXO, &ZHANG, filing()), (CLA, &LI, report())] {
+    for (collection, filer, body, disclose) in [
+        (EXO, &ZHANG, filing(), false),
+        (CLA, &LI, report(), false),
+        (CLA, &LI, report(), true),
+    ] {
         let id = app.file_in(collection, filer, &body).await["id"]
             .as_str()
             .unwrap()
             .to_string();
-        let readable = &MATRIX
-            .iter()
-            .find(|(o, _)| *o == format!("GET /api/v1/{collection}/{{id}}"))
-            .unwrap()
-            .1;
+        let mut read = format!("GET /api/v1/{collection}/{{id}}");
+        if disclose {
+            app.act_in(collection, &id, &CHEN, inquiry()).await;
+            read.push_str(DISCLOSED);
+        }
+        let readable = &MATRIX.iter().find(|(o, _)| *o == read).unwrap().1;
         for (i, (role, who)) in ROLES.iter().enumerate() {
             let page: Value = app
                 .get(&format!("/api/v1/{collection}?limit=100"), who)
@@ -209,7 +237,7 @@ async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp
             assert_eq!(
                 listed,
                 readable[i] == 200,
-                "{collection} list as {role}: listed {listed}, may read: {}",
+                "{read} listed as {role}: listed {listed}, may read: {}",
                 readable[i]
             );
         }

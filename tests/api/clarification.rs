@@ -317,9 +317,10 @@ async fn refusals_name_their_reason_and_change_nothing(app: TestApp) {
             None,
         ),
         (
+            // A report not yet put to its subject is not there for them (no tip-off).
             &ZHANG,
             json!({"event": "submit_explanation", "explanation": "x"}),
-            StatusCode::CONFLICT,
+            StatusCode::NOT_FOUND,
             None,
         ),
         (
@@ -526,7 +527,15 @@ async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdicti
     // An anonymous report shows as anonymous to those who may see reporters, and not at all to others.
     let anon = app.file_in(CLA, &LI, &report(false)).await;
     assert_eq!(anon["reporter"], json!({"anonymous": true}));
-    let seen_by_subject = app.case_in(CLA, anon["id"].as_str().unwrap(), &ZHANG).await;
+    let anon_id = anon["id"].as_str().unwrap();
+    app.act_in(
+        CLA,
+        anon_id,
+        &CHEN,
+        json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(9)}),
+    )
+    .await;
+    let seen_by_subject = app.case_in(CLA, anon_id, &ZHANG).await;
     assert!(seen_by_subject.get("reporter").is_none());
 
     // Carry the case through every remaining kind of mail, then scan every rendered mail

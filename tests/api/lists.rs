@@ -41,6 +41,7 @@ fn filter(person: &str, subtrees: &[&str]) -> ListFilter {
     let visibility = Visibility {
         person_id: person.into(),
         org_subtrees: subtrees.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     };
     ListFilter::new("exoneration", visibility, 100)
 }

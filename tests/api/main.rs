@@ -25,4 +25,5 @@ mod schemathesis;
 mod smtp;
 mod snapshots;
 mod timers;
+mod tipoff;
 mod writer;

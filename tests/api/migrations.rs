@@ -4,7 +4,7 @@ use rongcuo::db::{Db, DbError, DbUrl, migrations};
 use crate::helpers::*;
 
 /// The migrations of each backend (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: usize = 8;
+const MIGRATIONS: usize = 9;
 
 fn up_down_up(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
@@ -40,7 +40,7 @@ fn audit_head_is_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000008", "000007", "000006", "000005"] {
+    for version in ["000009", "000008", "000007", "000006", "000005"] {
         assert!(
             migrations::revert_last(&mut conn)
                 .unwrap()
@@ -58,13 +58,83 @@ fn audit_head_is_backfilled(url: &str) {
         insert_case_sql("c1", "investigating", 2)
     ))
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 4);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 5);
     drop(conn);
     let heads: Vec<(String, String, i64, String)> = db
         .read_blocking(|c| rongcuo::db::repo::cases::all_ids(c).map_err(DbError::from))
         .unwrap();
     assert_eq!(heads.len(), 1);
     assert_eq!(heads[0].3, "second", "the head is the newest row's hash");
+}
+
+/// Migration 9 hides from their subject the reports that never reached an inquiry or a
+/// conclusion, and leaves every other case visible.
+fn disclosed_is_backfilled(url: &str) {
+    let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
+    let mut conn = db.writer_connection().unwrap();
+    migrations::run_pending(&mut conn).unwrap();
+    assert!(
+        migrations::revert_last(&mut conn)
+            .unwrap()
+            .ends_with("000009")
+    );
+    let report = |id: &str, state: &str, version: i64| {
+        insert_case_sql(id, state, version).replace("'exoneration'", "'clarification'")
+    };
+    let row = |id: &str, seq: i64, to: &str| {
+        format!(
+            "INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id,
+                actor_role, payload, at, prev_hash, hash)
+             VALUES ('{id}', {seq}, 'e', NULL, '{to}', 'a', 'intake', '{{}}',
+                '2026-01-01 00:00:00', 'p', 'h{seq}');"
+        )
+    };
+    conn.batch_execute(
+        &[
+            insert_case_sql("exo", "filed", 1),
+            report("received", "received", 1),
+            row("received", 1, "received"),
+            report("asked", "investigating", 3),
+            row("asked", 1, "received"),
+            row("asked", 2, "inquiry"),
+            row("asked", 3, "investigating"),
+            report("buried", "closed", 3),
+            row("buried", 1, "received"),
+            row("buried", 2, "dismissed"),
+            row("buried", 3, "closed"),
+            report("cleared", "clarified", 3),
+            row("cleared", 1, "received"),
+            row("cleared", 2, "investigating"),
+            row("cleared", 3, "unfounded"),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 1);
+    drop(conn);
+    let mut disclosed: Vec<(String, bool)> = db
+        .read_blocking(|c| {
+            use diesel::prelude::*;
+            use rongcuo::db::schema::cases;
+            Ok::<_, DbError>(cases::table.select((cases::id, cases::disclosed)).load(c)?)
+        })
+        .unwrap();
+    disclosed.sort();
+    assert_eq!(
+        disclosed,
+        [
+            ("asked".to_string(), true),
+            ("buried".to_string(), false),
+            ("cleared".to_string(), true),
+            ("exo".to_string(), true),
+            ("received".to_string(), false),
+        ]
+    );
+}
+
+#[test]
+fn disclosed_is_backfilled_by_its_migration() {
+    with_each_database_url(disclosed_is_backfilled);
 }
 
 #[test]

@@ -54,6 +54,7 @@ fn filter() -> ListFilter {
     let visibility = Visibility {
         person_id: "u-staff".into(),
         org_subtrees: vec!["p7".into()],
+        ..Default::default()
     };
     ListFilter::new("exoneration", visibility, 21)
 }
@@ -178,11 +179,35 @@ fn filters() -> Vec<(&'static str, ListFilter)> {
             },
         ),
         (
+            "a unit admin's (disclosed cases only)",
+            ListFilter {
+                visibility: Visibility {
+                    person_id: "u-unit".into(),
+                    disclosed_subtrees: vec!["p7/c7".into()],
+                    ..Default::default()
+                },
+                ..filter()
+            },
+        ),
+        (
+            "staff who are the subject of a hidden report, by state and org",
+            ListFilter {
+                state: Some("investigating".into()),
+                org: Some("p7".into()),
+                visibility: Visibility {
+                    subject_of_undisclosed: true,
+                    ..filter().visibility
+                },
+                ..filter()
+            },
+        ),
+        (
             "a cadre's own",
             ListFilter {
                 visibility: Visibility {
                     person_id: "u-77".into(),
                     org_subtrees: vec![],
+                    ..Default::default()
                 },
                 ..filter()
             },

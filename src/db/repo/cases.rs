@@ -102,6 +102,7 @@ pub fn update_guarded(
             ", investigator_id = ",
             ", decider_id = ",
             ", overdue = ",
+            ", disclosed = ",
             ", data = ",
             ", updated_at = ",
             ", audit_head = ",
@@ -115,6 +116,7 @@ pub fn update_guarded(
             Bind::NullableText(row.investigator_id.as_deref()),
             Bind::NullableText(row.decider_id.as_deref()),
             Bind::Bool(row.overdue),
+            Bind::Bool(row.disclosed),
             Bind::Text(&row.data),
             Bind::Timestamp(row.updated_at),
             Bind::Text(&row.audit_head),
@@ -126,12 +128,48 @@ pub fn update_guarded(
     Ok(n == 1)
 }
 
-/// Who may see which cases: staff see their org subtrees, everyone sees the cases
-/// about them or filed by them.
+/// Who may see which cases (`workflow::can_see` in SQL): staff see their org subtrees,
+/// everyone the cases about them or filed by them; a case not yet disclosed to its subject
+/// neither by its subject nor by a unit admin.
 #[derive(Clone, Debug, Default)]
 pub struct Visibility {
     pub person_id: String,
+    /// Where the caller sees every case.
     pub org_subtrees: Vec<String>,
+    /// Where the caller sees disclosed cases only (a unit admin).
+    pub disclosed_subtrees: Vec<String>,
+    /// The caller is the subject of a case of the list's workflow not yet disclosed: such
+    /// cases are left out of their `org_subtrees` too ([`subject_of_undisclosed`]).
+    pub subject_of_undisclosed: bool,
+}
+
+impl Visibility {
+    /// What `actor` may see; `subject_of_undisclosed` is for the caller to find out.
+    pub fn of(actor: &crate::domain::Actor) -> Visibility {
+        Visibility {
+            person_id: actor.id.clone(),
+            org_subtrees: actor.staff_subtrees(),
+            disclosed_subtrees: actor.disclosed_subtrees(),
+            subject_of_undisclosed: false,
+        }
+    }
+}
+
+/// Whether `person_id` is the subject of a case of `workflow` not yet disclosed to them
+/// (from `cases_subject_created`; almost never true for staff, who then need one more
+/// condition on their subtrees).
+pub fn subject_of_undisclosed(
+    conn: &mut DbConnection,
+    workflow: &str,
+    person_id: &str,
+) -> QueryResult<bool> {
+    let query = cases::table
+        .filter(cases::subject_id.eq(person_id.to_string()))
+        .filter(cases::workflow.eq(workflow.to_string()))
+        .filter(cases::disclosed.eq(false))
+        .select(cases::id)
+        .limit(1);
+    Ok(!native!(conn, c => query.load::<String>(c))?.is_empty())
 }
 
 #[derive(Clone, Debug)]
@@ -303,20 +341,32 @@ fn filtered(f: &ListFilter, org_filter: Subtree) -> BoxedCases<'static> {
     let mut q = cases::table
         .filter(cases::workflow.eq(f.workflow.clone()))
         .into_boxed();
-    let org_implies_visibility = f.org.as_deref().is_some_and(|org| {
-        f.visibility
-            .org_subtrees
-            .iter()
-            .any(|subtree| crate::domain::org::covers(subtree, org))
-    });
+    let v = &f.visibility;
+    let org_implies_visibility = !v.subject_of_undisclosed
+        && f.org.as_deref().is_some_and(|org| {
+            v.org_subtrees
+                .iter()
+                .any(|subtree| crate::domain::org::covers(subtree, org))
+        });
     if !org_implies_visibility {
+        let me = v.person_id.clone();
         let mut visible: BoxedCond = Box::new(
             cases::subject_id
-                .eq(f.visibility.person_id.clone())
-                .or(cases::applicant_id.eq(f.visibility.person_id.clone())),
+                .eq(me.clone())
+                .and(cases::disclosed)
+                .or(cases::applicant_id.eq(me.clone())),
         );
-        for org in &f.visibility.org_subtrees {
-            visible = Box::new(visible.or(in_subtree_cond(org, Subtree::Like)));
+        for org in &v.org_subtrees {
+            let sub = in_subtree_cond(org, Subtree::Like);
+            visible = if v.subject_of_undisclosed {
+                Box::new(visible.or(sub.and(cases::disclosed.or(cases::subject_id.ne(me.clone())))))
+            } else {
+                Box::new(visible.or(sub))
+            };
+        }
+        for org in &v.disclosed_subtrees {
+            let sub = in_subtree_cond(org, Subtree::Like);
+            visible = Box::new(visible.or(sub.and(cases::disclosed)));
         }
         q = q.filter(visible);
     }
@@ -378,19 +428,28 @@ pub fn in_subtree(conn: &mut DbConnection, workflow: &str, org: &str) -> QueryRe
         .load(conn)
 }
 
-/// Cases of `workflow` in `org`'s subtree created in [from, to).
+/// Cases of `workflow` in `org`'s subtree created in [from, to) that `viewer`, staff of
+/// that subtree, may see: a case not yet disclosed to its subject counts for those who
+/// handle it, never for a unit admin or the subject.
 pub fn created_between(
     conn: &mut DbConnection,
     workflow: &str,
     org: &str,
     from: NaiveDateTime,
     to: NaiveDateTime,
+    viewer: &Visibility,
 ) -> QueryResult<Vec<CaseRow>> {
     let how = Subtree::indexed_on(conn);
-    cases::table
+    let q = cases::table
         .filter(cases::workflow.eq(workflow.to_string()))
         .filter(in_subtree_cond(org, how))
         .filter(cases::created_at.ge(from))
         .filter(cases::created_at.lt(to))
-        .load(conn)
+        .into_boxed();
+    let q = if viewer.org_subtrees.is_empty() {
+        q.filter(cases::disclosed)
+    } else {
+        q.filter(cases::disclosed.or(cases::subject_id.ne(viewer.person_id.clone())))
+    };
+    q.load(conn)
 }

@@ -90,6 +90,8 @@ impl QueryFragment<Pg> for StepWrites<'_> {
         out.push_bind_param::<Nullable<Text>, _>(&c.decider_id)?;
         out.push_sql(", overdue = ");
         out.push_bind_param::<Bool, _>(&c.overdue)?;
+        out.push_sql(", disclosed = ");
+        out.push_bind_param::<Bool, _>(&c.disclosed)?;
         out.push_sql(", data = ");
         out.push_bind_param::<Text, _>(&c.data)?;
         out.push_sql(", updated_at = ");

@@ -380,6 +380,7 @@ impl Workflow for Clarification {
             decider_id: None,
             title: b.allegation.summary.0,
             overdue: false,
+            disclosed: false,
             catalogue_version: "-".into(),
             records: serde_json::to_value(&records)
                 .map_err(|e| Refusal::Unavailable(e.to_string()))?,
@@ -456,6 +457,15 @@ impl Workflow for Clarification {
             payload: ev.payload(),
             spawn: ctx.spawn_exoneration.then_some("exoneration"),
         })
+    }
+
+    /// The cadre learns of a report when the organisation turns to them (an inquiry letter)
+    /// or it is concluded; one dismissed without that stays unknown to them.
+    fn discloses(&self, state: &str) -> bool {
+        matches!(
+            state,
+            "inquiry" | "unfounded" | "substantiated" | "cleared" | "clarified"
+        )
     }
 
     fn redact_records(&self, case: &Case, actor: &Actor, records: &mut Value) {

@@ -433,6 +433,7 @@ impl Workflow for Exoneration {
             decider_id: None,
             title: records.incident.title.clone(),
             overdue: false,
+            disclosed: true,
             catalogue_version: self.catalogue.version.clone(),
             records: records_json,
             created_at: now,
@@ -627,6 +628,7 @@ impl Workflow for Exoneration {
             decider_id: None,
             title: source.title.clone(),
             overdue: false,
+            disclosed: true,
             catalogue_version: self.catalogue.version.clone(),
             records: serde_json::to_value(&records)
                 .map_err(|e| Refusal::Unavailable(e.to_string()))?,
