@@ -55,6 +55,7 @@ fn base_records() -> Records {
         rectification: None,
         appeal: None,
         previous_appeals: vec![],
+        appeal_waiver: None,
         withdrawal: None,
         closure: None,
         accountability: None,
@@ -139,7 +140,7 @@ fn records_for(event: &str) -> Records {
             r.decision = Some(decision(DecisionOutcome::Exonerate, 40));
             r.rectification = Some(rectification(RectificationState::Overdue, -1));
         }
-        "appeal" => r.decision = Some(decision(DecisionOutcome::Deny, 1)),
+        "appeal" | "waive_appeal" => r.decision = Some(decision(DecisionOutcome::Deny, 1)),
         "close" | "appeal_window_expired" => {
             r.decision = Some(decision(DecisionOutcome::Deny, WINDOW_DAYS + 10))
         }
@@ -189,7 +190,10 @@ fn body_for(event: &str) -> Value {
             json!({"result": "revise", "explanation": "改为免责", "outcome": "exonerate",
                                   "rectification": {"requirements": "补办", "due_at": due(30)}})
         }
-        "supplement_overdue" | "rectification_overdue" | "appeal_window_expired" => json!({}),
+        "supplement_overdue"
+        | "rectification_overdue"
+        | "appeal_window_expired"
+        | "waive_appeal" => json!({}),
         _ => json!({"reason": "理由"}),
     };
     b["event"] = json!(event);
@@ -242,7 +246,7 @@ fn every_state_event_pair_matches_the_table() {
     }
     assert_eq!(checked, DEF.states.len() * DEF.events().len());
     assert_eq!(DEF.states.len(), 12);
-    assert_eq!(DEF.events().len(), 18);
+    assert_eq!(DEF.events().len(), 19);
 }
 
 #[test]
@@ -399,11 +403,12 @@ fn an_appeal_decision_is_final_and_uphold_returns_to_the_prior_state() {
         now(),
     )
     .unwrap();
+    // A denial upheld on appeal leaves nothing to wait for: the case closes.
     let mut ctx = Ctx::new("u-zhou", now(), window(), records_for("decide_appeal"));
-    assert_eq!(machine::step("appealed", &uphold, &mut ctx), Ok("denied"));
-    let mut ctx2 = Ctx::new("u-zhang", now(), window(), ctx.records.clone());
+    assert_eq!(machine::step("appealed", &uphold, &mut ctx), Ok("closed"));
+    assert!(ctx.records.closure.is_some());
     assert!(
-        matches!(machine::step("denied", &ev, &mut ctx2), Err(Refusal::Conflict(ref m)) if m.contains("already"))
+        matches!(machine::appeal_open(&ctx.records, now(), &window()), Err(ref m) if m.contains("already"))
     );
 
     let remand = Event::parse(
@@ -418,6 +423,218 @@ fn an_appeal_decision_is_final_and_uphold_returns_to_the_prior_state() {
         Ok("investigating")
     );
     assert!(ctx.records.decision.is_none());
+}
+
+/// Records of a case decided `days_ago` with its rectification in `rect`.
+fn decided(outcome: DecisionOutcome, days_ago: i64, rect: Option<RectificationState>) -> Records {
+    let mut r = base_records();
+    r.findings = Some(findings(vec![]));
+    r.decision = Some(decision(outcome, days_ago));
+    r.rectification = rect.map(|state| rectification(state, 10));
+    r
+}
+
+fn step(
+    state: &str,
+    event: &str,
+    body: Value,
+    records: Records,
+    at: DateTime<Utc>,
+) -> (Result<&'static str, Refusal>, Records) {
+    let ev = Event::parse(event, &body, at).unwrap_or_else(|e| panic!("{event}: {e:?}"));
+    let mut ctx = Ctx::new("u-actor", at, window(), records);
+    let r = machine::step(state, &ev, &mut ctx);
+    (r, ctx.records)
+}
+
+#[test]
+fn complying_fast_keeps_the_appeal_and_the_case_closes_when_none_can_be_lodged() {
+    use DecisionOutcome::*;
+    use RectificationState::*;
+    let accept = json!({"accepted": true, "comment": "整改到位"});
+    // Verified inside the window: the case stays decided, the rectification verified.
+    let (r, rec) = step(
+        "mitigated",
+        "verify_rectification",
+        accept.clone(),
+        decided(Mitigate, 5, Some(Submitted)),
+        now(),
+    );
+    assert_eq!(r, Ok("mitigated"));
+    assert_eq!(rec.rectification.as_ref().unwrap().state, Verified);
+    assert!(rec.closure.is_none());
+    // …and the subject may still appeal it.
+    let (r, _) = step(
+        "mitigated",
+        "appeal",
+        json!({"grounds": "从轻幅度不当"}),
+        rec.clone(),
+        now(),
+    );
+    assert_eq!(r, Ok("appealed"));
+    // When the window ends, the timer closes it.
+    let (r, _) = step(
+        "mitigated",
+        "appeal_window_expired",
+        json!({}),
+        rec.clone(),
+        now(),
+    );
+    assert!(
+        matches!(r, Err(Refusal::Conflict(_))),
+        "inside the window: {r:?}"
+    );
+    let later = now() + Duration::days(WINDOW_DAYS);
+    let (r, closed) = step("mitigated", "appeal_window_expired", json!({}), rec, later);
+    assert_eq!(r, Ok("closed"));
+    assert!(closed.closure.is_some());
+    // Verified after the window: closed in the same transition.
+    let (r, rec) = step(
+        "exonerated",
+        "verify_rectification",
+        accept.clone(),
+        decided(Exonerate, WINDOW_DAYS + 10, Some(Submitted)),
+        now(),
+    );
+    assert_eq!(r, Ok("closed"));
+    assert_eq!(rec.closure.unwrap().reason, "整改到位");
+    // The window passed with the rectification pending: the timer has nothing to close.
+    let (r, _) = step(
+        "exonerated",
+        "appeal_window_expired",
+        json!({}),
+        decided(Exonerate, WINDOW_DAYS + 10, Some(Ordered)),
+        now(),
+    );
+    assert!(
+        matches!(r, Err(Refusal::Conflict(ref m)) if m.contains("rectification")),
+        "{r:?}"
+    );
+    // An appeal decided before the verification: closed when it is verified.
+    let mut appealed = decided(Exonerate, 5, Some(Ordered));
+    appealed.appeal = Some(Appeal {
+        grounds: "g".into(),
+        by: "u-zhang".into(),
+        at: now() - Duration::days(4),
+        prior_state: "exonerated".into(),
+        result: None,
+        explanation: None,
+        decided_by: None,
+        decided_at: None,
+    });
+    let uphold = json!({"result": "uphold", "explanation": "维持"});
+    let (r, rec) = step(
+        "appealed",
+        "decide_appeal",
+        uphold.clone(),
+        appealed.clone(),
+        now(),
+    );
+    assert_eq!(r, Ok("exonerated"), "a rectification is still pending");
+    let (_, rec) = step(
+        "exonerated",
+        "submit_rectification",
+        json!({"report": "已整改"}),
+        rec,
+        now(),
+    );
+    let (r, _) = step("exonerated", "verify_rectification", accept, rec, now());
+    assert_eq!(r, Ok("closed"));
+    // Verified, then appealed and upheld: closed by the appeal decision.
+    appealed.rectification = Some(rectification(Verified, 10));
+    let (r, _) = step("appealed", "decide_appeal", uphold, appealed.clone(), now());
+    assert_eq!(r, Ok("closed"));
+    // A revision between exonerate and mitigate keeps the verified rectification.
+    let revise = json!({"result": "revise", "explanation": "改为从轻", "outcome": "mitigate", "influence_period_months": 6});
+    let (r, rec) = step(
+        "appealed",
+        "decide_appeal",
+        revise.clone(),
+        appealed.clone(),
+        now(),
+    );
+    assert_eq!(r, Ok("closed"));
+    assert_eq!(rec.rectification.unwrap().state, Verified);
+    assert_eq!(rec.decision.unwrap().outcome, Mitigate);
+    // Without a verified one to keep, a revision must order one.
+    appealed.rectification = Some(rectification(Submitted, 10));
+    let (r, _) = step("appealed", "decide_appeal", revise, appealed, now());
+    assert!(
+        matches!(r, Err(Refusal::Invalid(ref e)) if e[0].field == "rectification"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_waived_appeal_closes_what_has_nothing_pending() {
+    use DecisionOutcome::*;
+    use RectificationState::*;
+    let waive = || json!({});
+    let (r, rec) = step(
+        "denied",
+        "waive_appeal",
+        waive(),
+        decided(Deny, 1, None),
+        now(),
+    );
+    assert_eq!(r, Ok("closed"));
+    assert_eq!(rec.appeal_waiver.as_ref().unwrap().at, now());
+    let (r, rec) = step(
+        "exonerated",
+        "waive_appeal",
+        waive(),
+        decided(Exonerate, 1, Some(Ordered)),
+        now(),
+    );
+    assert_eq!(r, Ok("exonerated"), "the rectification is still pending");
+    assert!(rec.appeal_waiver.is_some());
+    let (r, _) = step(
+        "exonerated",
+        "appeal",
+        json!({"grounds": "g"}),
+        rec.clone(),
+        now(),
+    );
+    assert!(
+        matches!(r, Err(Refusal::Conflict(ref m)) if m.contains("waived")),
+        "{r:?}"
+    );
+    let (r, _) = step("exonerated", "waive_appeal", waive(), rec.clone(), now());
+    assert!(matches!(r, Err(Refusal::Conflict(_))), "once: {r:?}");
+    let (_, rec) = step(
+        "exonerated",
+        "submit_rectification",
+        json!({"report": "已整改"}),
+        rec,
+        now(),
+    );
+    let (r, _) = step(
+        "exonerated",
+        "verify_rectification",
+        json!({"accepted": true, "comment": "到位"}),
+        rec,
+        now(),
+    );
+    assert_eq!(r, Ok("closed"));
+    let (r, _) = step(
+        "mitigated",
+        "waive_appeal",
+        waive(),
+        decided(Mitigate, 1, Some(Verified)),
+        now(),
+    );
+    assert_eq!(r, Ok("closed"));
+    let (r, _) = step(
+        "denied",
+        "waive_appeal",
+        waive(),
+        decided(Deny, WINDOW_DAYS + 10, None),
+        now(),
+    );
+    assert!(
+        matches!(r, Err(Refusal::Conflict(ref m)) if m.contains("window")),
+        "after the window: {r:?}"
+    );
 }
 
 #[test]

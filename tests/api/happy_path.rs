@@ -16,7 +16,8 @@ both_backends!(
     workflow_endpoint_serves_the_table_and_catalogues,
 );
 
-/// Seed 003: inspection before tender, exonerated, rectification verified, closed.
+/// Seed 003: inspection before tender, exonerated, rectification verified inside the
+/// appeal window (the case stays open for an appeal), the appeal waived, closed.
 async fn inspection_before_tender_is_exonerated_rectified_and_closed(app: TestApp) {
     app.introduce(&[&CHEN, &SUN, &ZHOU]).await;
     let r = app.post("/api/v1/exonerations", &ZHANG, &filing()).await;
@@ -121,9 +122,22 @@ async fn inspection_before_tender_is_exonerated_rectified_and_closed(app: TestAp
             json!({"event": "verify_rectification", "accepted": true, "comment": "整改到位"}),
         )
         .await;
-    assert_eq!(c["state"], "closed");
+    // Complying fast does not cost the appeal: the case stays exonerated.
+    assert_eq!(c["state"], "exonerated");
     assert_eq!(c["rectification"]["state"], "verified");
     assert_eq!(c["version"], 12);
+    assert_eq!(
+        app.case(&id, &ZHANG).await["available_events"],
+        json!(["appeal", "waive_appeal"])
+    );
+    let (s, b) = app
+        .try_act(&id, &CHEN, json!({"event": "waive_appeal"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "only the subject waives: {b}");
+    let c = app.act(&id, &ZHANG, json!({"event": "waive_appeal"})).await;
+    assert_eq!(c["state"], "closed");
+    assert_eq!(c["appeal_waiver"]["by"], ZHANG.id);
+    assert_eq!(c["version"], 13);
     assert_eq!(c["available_events"], json!([]));
 
     // The timeline: every step, in order, chained.
@@ -144,6 +158,7 @@ async fn inspection_before_tender_is_exonerated_rectified_and_closed(app: TestAp
             "verify_rectification",
             "submit_rectification",
             "verify_rectification",
+            "waive_appeal",
         ]
     );
     for (i, item) in items.iter().enumerate() {
@@ -174,7 +189,8 @@ async fn inspection_before_tender_is_exonerated_rectified_and_closed(app: TestAp
     assert_eq!(at(4), ["applicant", "investigator"]);
     assert_eq!(at(8), ["investigator", "reviewer", "reviewer", "subject"]);
     assert_eq!(at(12), ["investigator", "subject"]);
-    assert_eq!(at(13), Vec::<String>::new());
+    assert_eq!(at(13), ["investigator", "reviewer", "reviewer"]);
+    assert_eq!(at(14), Vec::<String>::new());
     assert!(rows.iter().any(|(_, _, e)| *e == ZHOU.email()));
 }
 
@@ -191,7 +207,7 @@ async fn a_denial_is_appealed_and_revised_by_another_reviewer(app: TestApp) {
     assert!(c["rectification"].is_null());
     assert_eq!(
         app.case(&id, &ZHANG).await["available_events"],
-        json!(["appeal"])
+        json!(["appeal", "waive_appeal"])
     );
     let c = app
         .act(

@@ -20,6 +20,7 @@ crate::on_both_backends!(
     timers_missed_while_down_fire_once_at_start_in_due_order,
     two_replicas_fire_each_timer_and_send_each_mail_once,
     a_timer_left_firing_by_a_dead_process_is_taken_up_after_its_lease,
+    a_fast_rectification_keeps_the_appeal_window_across_a_restart,
 );
 
 const TIMERS_ON: &[(&str, &str)] = &[
@@ -375,6 +376,117 @@ async fn timers_missed_while_down_fire_once_at_start_in_due_order(backend: Backe
         at.windows(2).all(|w| w[0] <= w[1]),
         "fired in due order: {at:?}"
     );
+}
+
+/// Complying fast does not cost the appeal: a rectification verified inside the window
+/// leaves the case decided until the window ends (then the scheduler closes it, after a
+/// restart too); one verified after an appeal was decided closes at once; a waiver closes
+/// what has nothing pending.
+async fn a_fast_rectification_keeps_the_appeal_window_across_a_restart(backend: Backend) {
+    let first = spawn_app_with(backend, TIMERS_ON).await.unwrap();
+    let verify = json!({"event": "verify_rectification", "accepted": true, "comment": "整改到位"});
+    let report = json!({"event": "submit_rectification", "report": "已整改"});
+    let event_timers = |ts: Vec<TimerRow>| -> Vec<(String, String)> {
+        ts.into_iter()
+            .filter(|t| t.kind == "event")
+            .map(|t| (t.name, t.state))
+            .collect()
+    };
+    // Verified inside the window: still exonerated, the window's timer planned.
+    let fast = decided(&first, "exonerate", rect(10)).await;
+    first.act(&fast, &ZHANG, report.clone()).await;
+    let c = first.act(&fast, &CHEN, verify.clone()).await;
+    assert_eq!(
+        (c["state"].as_str(), c["rectification"]["state"].as_str()),
+        (Some("exonerated"), Some("verified"))
+    );
+    assert_eq!(
+        event_timers(timers(&first, &fast).await),
+        [
+            ("rectification_overdue".to_string(), "cancelled".to_string()),
+            ("appeal_window_expired".to_string(), "pending".to_string()),
+        ]
+    );
+    // Appealed and upheld before the verification: closed by the verification.
+    let upheld = decided(&first, "mitigate", {
+        let mut m = rect(10);
+        m["influence_period_months"] = json!(6);
+        m
+    })
+    .await;
+    first
+        .act(
+            &upheld,
+            &ZHANG,
+            json!({"event": "appeal", "grounds": "从轻幅度不当"}),
+        )
+        .await;
+    let c = first
+        .act(
+            &upheld,
+            &ZHOU,
+            json!({"event": "decide_appeal", "result": "uphold", "explanation": "维持原决定"}),
+        )
+        .await;
+    assert_eq!(
+        (c["state"].as_str(), c["rectification"]["state"].as_str()),
+        (Some("mitigated"), Some("ordered"))
+    );
+    first.act(&upheld, &ZHANG, report.clone()).await;
+    let c = first.act(&upheld, &CHEN, verify.clone()).await;
+    assert_eq!(c["state"], "closed", "no appeal can be lodged any more");
+    // Verified, then the appeal waived: closed at once, its timer cancelled.
+    let waived = decided(&first, "exonerate", rect(10)).await;
+    first.act(&waived, &ZHANG, report).await;
+    first.act(&waived, &CHEN, verify).await;
+    let c = first
+        .act(&waived, &ZHANG, json!({"event": "waive_appeal"}))
+        .await;
+    assert_eq!(c["state"], "closed");
+    assert!(
+        event_timers(timers(&first, &waived).await)
+            .iter()
+            .all(|(_, state)| state == "cancelled"),
+        "nothing left to fire"
+    );
+
+    // Down past the window; at start the scheduler closes the case that waited for it.
+    let second = first.stop_and_restart(Duration::days(45), TIMERS_ON).await;
+    eventually(30, "the appeal window closed the case", async || {
+        second.case(&fast, &LI).await["state"] == "closed"
+    })
+    .await;
+    let items = second.timeline(&fast, &ZHANG).await;
+    let last = items.last().unwrap();
+    assert_eq!(
+        (last["event"].as_str(), &last["actor"]),
+        (
+            Some("appeal_window_expired"),
+            &json!({"id": "system", "role": "system"})
+        )
+    );
+    assert_eq!(
+        second.case(&fast, &LI).await["rectification"]["state"],
+        "verified"
+    );
+    for id in [&upheld, &waived] {
+        let events: Vec<String> = second
+            .timeline(id, &LI)
+            .await
+            .iter()
+            .map(|i| i["event"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            !events.contains(&"appeal_window_expired".to_string()),
+            "{events:?}"
+        );
+    }
+    let db = second.db().clone();
+    let report = tokio::task::spawn_blocking(move || rongcuo::audit::verify_all(&db))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((report.cases, report.breaks.len()), (3, 0));
 }
 
 async fn two_replicas_fire_each_timer_and_send_each_mail_once(backend: Backend) {

@@ -118,6 +118,7 @@ pub enum Event {
     DecideAppeal(DecideAppeal),
     Close(Reason),
     AppealWindowExpired,
+    WaiveAppeal,
     Withdraw(Reason),
 }
 
@@ -131,11 +132,13 @@ fn future(field: &str, at: &DateTime<Utc>, now: DateTime<Utc>, errors: &mut Vec<
 }
 
 /// Checks what an outcome must carry: exonerate and mitigate a rectification order,
-/// mitigate an influence period, deny neither.
+/// mitigate an influence period, deny neither. A revision on appeal may leave the order out
+/// (`revising`): the machine keeps a verified one or refuses.
 fn check_outcome_carries(
     outcome: DecisionOutcome,
     rectification: &Option<RectificationOrder>,
     influence: Option<u32>,
+    revising: bool,
     now: DateTime<Utc>,
     errors: &mut Vec<FieldError>,
 ) {
@@ -143,6 +146,7 @@ fn check_outcome_carries(
         (DecisionOutcome::Deny, Some(_)) => {
             errors.push(FieldError::new("rectification", "a denial carries no rectification order"))
         }
+        (DecisionOutcome::Exonerate | DecisionOutcome::Mitigate, None) if revising => {}
         (DecisionOutcome::Exonerate | DecisionOutcome::Mitigate, None) => errors.push(FieldError::new(
             "rectification",
             "exonerate and mitigate carry a rectification order: {\"requirements\", \"due_at\"}",
@@ -196,6 +200,7 @@ pub fn api(api: WorkflowApi) -> WorkflowApi {
         .event::<AppealBody>("appeal")
         .event::<DecideAppeal>("decide_appeal")
         .event::<Reason>("close")
+        .event::<Nothing>("waive_appeal")
         .event::<Reason>("withdraw")
 }
 
@@ -241,6 +246,7 @@ impl Event {
                     p.outcome,
                     &p.rectification,
                     p.influence_period_months,
+                    false,
                     now,
                     &mut errors,
                 );
@@ -280,6 +286,7 @@ impl Event {
                         outcome,
                         &p.rectification,
                         p.influence_period_months,
+                        true,
                         now,
                         &mut errors,
                     ),
@@ -314,6 +321,7 @@ impl Event {
             "appeal_window_expired" => {
                 parse_payload::<Nothing>(body).map(|_| Event::AppealWindowExpired)?
             }
+            "waive_appeal" => parse_payload::<Nothing>(body).map(|_| Event::WaiveAppeal)?,
             "withdraw" => Event::Withdraw(parse_payload(body)?),
             other => {
                 return Err(Refusal::invalid(
@@ -344,6 +352,7 @@ impl Event {
             Event::DecideAppeal(_) => "decide_appeal",
             Event::Close(_) => "close",
             Event::AppealWindowExpired => "appeal_window_expired",
+            Event::WaiveAppeal => "waive_appeal",
             Event::Withdraw(_) => "withdraw",
         }
     }
@@ -366,9 +375,10 @@ impl Event {
             Event::ExtendRectification(p) => serde_json::to_value(p),
             Event::Appeal(p) => serde_json::to_value(p),
             Event::DecideAppeal(p) => serde_json::to_value(p),
-            Event::SupplementOverdue | Event::RectificationOverdue | Event::AppealWindowExpired => {
-                Ok(Value::Object(Default::default()))
-            }
+            Event::SupplementOverdue
+            | Event::RectificationOverdue
+            | Event::AppealWindowExpired
+            | Event::WaiveAppeal => Ok(Value::Object(Default::default())),
         };
         v.unwrap_or(Value::Null)
     }

@@ -8,7 +8,7 @@ use statig::prelude::*;
 use super::events::{Event, RectificationOrder};
 use super::records::{
     Appeal, AppealResult, Decision, DecisionOutcome, Extension, Findings, Material, Note, Records,
-    Rectification, RectificationState, Supplement, Verification,
+    Rectification, RectificationState, Supplement, Verification, Waiver,
 };
 use crate::domain::Refusal;
 use crate::domain::calendar::Period;
@@ -74,6 +74,17 @@ impl Ctx {
         match precondition(event.name(), &self.records, self.now, &self.appeal_window) {
             Ok(()) => f(self),
             Err(r) => self.refuse(r),
+        }
+    }
+
+    /// The state a decided case is in after an event: closed when nothing is left to wait
+    /// for ([`settled`]), with why, else `state`.
+    fn settle(&mut self, state: State, why: &str) -> State {
+        if settled(&self.records, self.now, &self.appeal_window) {
+            self.records.closure = Some(self.note(why));
+            State::closed()
+        } else {
+            state
         }
     }
 
@@ -148,11 +159,33 @@ pub fn appeal_open(records: &Records, now: DateTime<Utc>, window: &Period) -> Re
     if records.appeal.as_ref().is_some_and(|a| a.at >= decision.at) {
         return Err("this decision has already been appealed".into());
     }
+    if records
+        .appeal_waiver
+        .as_ref()
+        .is_some_and(|w| w.at >= decision.at)
+    {
+        return Err("the subject waived the appeal of this decision".into());
+    }
     let ends = window.end(decision.at);
     if now >= ends {
         return Err(format!("the appeal window ended at {}", ends.to_rfc3339()));
     }
     Ok(())
+}
+
+/// A rectification ordered and not yet verified.
+pub fn rectification_pending(records: &Records) -> bool {
+    records
+        .rectification
+        .as_ref()
+        .is_some_and(|r| r.state != RectificationState::Verified)
+}
+
+/// Whether a decided case has nothing left to wait for: no appeal can be lodged any more
+/// (the window passed, an appeal was decided, or the subject waived it) and no
+/// rectification is pending. Such a case closes. Complying fast never costs the appeal.
+pub fn settled(records: &Records, now: DateTime<Utc>, window: &Period) -> bool {
+    appeal_open(records, now, window).is_err() && !rectification_pending(records)
 }
 
 /// Conditions of the case, beyond its state, that an event needs. Shared by the machine
@@ -202,7 +235,11 @@ pub fn precondition(
             Some(RectificationState::Overdue) => Ok(()),
             _ => conflict(rect_msg("`overdue`")),
         },
-        "appeal" => appeal_open(records, now, window).map_err(Refusal::Conflict),
+        "appeal" | "waive_appeal" => appeal_open(records, now, window).map_err(Refusal::Conflict),
+        "appeal_window_expired" if rectification_pending(records) => conflict(format!(
+            "the rectification is `{}`: the case closes when it is verified",
+            rect_state.map(|s| s.as_str()).unwrap_or("absent")
+        )),
         "close" | "appeal_window_expired" => match appeal_open(records, now, window) {
             Ok(()) => conflict(format!(
                 "the subject may still appeal until {}; the case closes when the window ends",
@@ -370,6 +407,18 @@ impl ExonerationCase {
                 });
                 Transition(State::appealed())
             }),
+            Event::WaiveAppeal => context.guarded(event, |c| {
+                c.records.appeal_waiver = Some(Waiver {
+                    by: c.actor_id.clone(),
+                    at: c.now,
+                });
+                let here = state_from_name(c.state).unwrap_or(State::closed());
+                Transition(c.settle(here, "appeal waived / 放弃申诉"))
+            }),
+            Event::AppealWindowExpired => context.guarded(event, |c| {
+                let here = state_from_name(c.state).unwrap_or(State::closed());
+                Transition(c.settle(here, "appeal window expired / 申诉期届满"))
+            }),
             _ => Super,
         }
     }
@@ -399,8 +448,8 @@ impl ExonerationCase {
                 r.verifications.push(verification);
                 if p.accepted {
                     r.state = RectificationState::Verified;
-                    c.records.closure = Some(c.note(&p.comment.0));
-                    Transition(State::closed())
+                    let here = state_from_name(c.state).unwrap_or(State::closed());
+                    Transition(c.settle(here, &p.comment.0))
                 } else {
                     r.state = RectificationState::Ordered;
                     if let Some(due) = p.due_at {
@@ -465,10 +514,6 @@ impl ExonerationCase {
                 c.records.closure = Some(c.note(&p.reason.0));
                 Transition(State::closed())
             }),
-            Event::AppealWindowExpired => context.guarded(event, |c| {
-                c.records.closure = Some(c.note("appeal window expired / 申诉期届满"));
-                Transition(State::closed())
-            }),
             _ => Super,
         }
     }
@@ -510,13 +555,36 @@ impl ExonerationCase {
                                 ),
                             ));
                         }
-                        context.record_decision(
+                        // Between exonerate and mitigate a verified rectification stands.
+                        let keeps = outcome != DecisionOutcome::Deny
+                            && p.rectification.is_none()
+                            && context
+                                .records
+                                .rectification
+                                .as_ref()
+                                .is_some_and(|r| r.state == RectificationState::Verified);
+                        if outcome != DecisionOutcome::Deny && p.rectification.is_none() && !keeps {
+                            return context.refuse(Refusal::invalid(
+                                "rectification",
+                                "exonerate and mitigate carry a rectification order (it may be left out only to keep one already verified)",
+                            ));
+                        }
+                        let kept = if keeps {
+                            context.records.rectification.take()
+                        } else {
+                            None
+                        };
+                        let to = context.record_decision(
                             outcome,
                             &p.explanation.0,
                             &p.rectification,
                             p.influence_period_months,
                             true,
-                        )
+                        );
+                        if kept.is_some() {
+                            context.records.rectification = kept;
+                        }
+                        to
                     }
                     AppealResult::Remand => {
                         if let Some(old) = context.records.decision.take() {
@@ -532,7 +600,11 @@ impl ExonerationCase {
                     a.decided_by = Some(context.actor_id.clone());
                     a.decided_at = Some(context.now);
                 }
-                Transition(to)
+                if p.result == AppealResult::Remand {
+                    return Transition(to);
+                }
+                // The appeal is decided: nothing more can be appealed.
+                Transition(context.settle(to, "appeal decided / 申诉已复核"))
             }
             _ => Super,
         }

@@ -121,9 +121,9 @@ pub static DEF: WorkflowDef = WorkflowDef {
         Row {
             from: &["exonerated", "mitigated"],
             event: "verify_rectification",
-            to: &["closed", SAME],
+            to: &[SAME, "closed"],
             parties: &[INVESTIGATOR],
-            carries: "accepted, comment, due_at (when not accepted: back to ordered)",
+            carries: "accepted, comment, due_at (when not accepted: back to ordered); accepted: verified, and closed once no appeal can be lodged any more",
         },
         Row {
             from: &["exonerated", "mitigated"],
@@ -156,9 +156,15 @@ pub static DEF: WorkflowDef = WorkflowDef {
         Row {
             from: &["appealed"],
             event: "decide_appeal",
-            to: &["exonerated", "mitigated", "denied", "investigating"],
+            to: &[
+                "exonerated",
+                "mitigated",
+                "denied",
+                "investigating",
+                "closed",
+            ],
             parties: &[REVIEWER],
-            carries: "result (uphold → prior state, revise → new outcome, remand → investigating), explanation; never the original decider",
+            carries: "result (uphold → prior state, revise → new outcome, remand → investigating), explanation; never the original decider; closed when no rectification is pending",
         },
         Row {
             from: &["denied"],
@@ -168,11 +174,18 @@ pub static DEF: WorkflowDef = WorkflowDef {
             carries: "reason (after the appeal window)",
         },
         Row {
-            from: &["denied"],
+            from: &["exonerated", "mitigated", "denied"],
             event: "appeal_window_expired",
             to: &["closed"],
             parties: &[SYSTEM],
-            carries: "—",
+            carries: "— (planned while the window is open and no rectification is pending)",
+        },
+        Row {
+            from: &["exonerated", "mitigated", "denied"],
+            event: "waive_appeal",
+            to: &[SAME, "closed"],
+            parties: &[SUBJECT],
+            carries: "— (while an appeal can be lodged; closes the case unless a rectification is pending)",
         },
         Row {
             from: &["filed", "needs_supplement", "investigating", "deliberating"],
@@ -225,7 +238,7 @@ pub struct CatalogueEntry {
 }
 
 /// The instant a decision was taken (the appeal window is open then), for timer planning.
-fn d_at(r: &Records) -> DateTime<Utc> {
+fn decided_at(r: &Records) -> DateTime<Utc> {
     r.decision.as_ref().map(|d| d.at).unwrap_or_default()
 }
 
@@ -453,7 +466,7 @@ impl Workflow for Exoneration {
                     out.push(TimerSpec::event("supplement_overdue", s.due_at));
                 }
             }
-            "exonerated" | "mitigated" => {
+            "exonerated" | "mitigated" if machine::rectification_pending(&r) => {
                 if let Some(x) = r
                     .rectification
                     .as_ref()
@@ -462,9 +475,10 @@ impl Workflow for Exoneration {
                     out.push(TimerSpec::event("rectification_overdue", x.due_at));
                 }
             }
-            "denied" => {
+            // Nothing pending but the appeal: the case closes when its window ends.
+            "exonerated" | "mitigated" | "denied" => {
                 if let (Ok(()), Some(d)) = (
-                    machine::appeal_open(&r, d_at(&r), &self.appeal_window),
+                    machine::appeal_open(&r, decided_at(&r), &self.appeal_window),
                     &r.decision,
                 ) {
                     out.push(TimerSpec::event(

@@ -238,6 +238,13 @@ pub struct Appeal {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
+/// The subject's waiver of their right to appeal a decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Waiver {
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
 /// Everything an exoneration case records beyond its columns.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(as = ExonerationRecords)]
@@ -268,6 +275,9 @@ pub struct Records {
     pub appeal: Option<Appeal>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_appeals: Vec<Appeal>,
+    /// The subject gave up the appeal of the current decision (`waive_appeal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appeal_waiver: Option<Waiver>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawal: Option<Note>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -302,6 +312,7 @@ impl Records {
             rectification: None,
             appeal: None,
             previous_appeals: Vec::new(),
+            appeal_waiver: None,
             withdrawal: None,
             closure: None,
             accountability: None,
