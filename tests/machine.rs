@@ -42,6 +42,7 @@ fn base_records() -> Records {
             code: "sanming-1".into(),
             text: "…".into(),
             source: "…".into(),
+            requires: vec![],
         }],
         remedial_actions: "补办招标手续".into(),
         accountability_ref: None,
@@ -59,6 +60,8 @@ fn base_records() -> Records {
         withdrawal: None,
         closure: None,
         accountability: None,
+        talk: None,
+        previous_talks: vec![],
         linked_case_id: None,
     }
 }
@@ -80,6 +83,7 @@ fn findings(red_lines: Vec<RedLine>) -> Findings {
         },
         red_lines,
         notes: String::new(),
+        conditions: Default::default(),
         by: "u-chen".into(),
         at: now() - Duration::days(3),
     }
@@ -89,11 +93,40 @@ fn decision(outcome: DecisionOutcome, days_ago: i64) -> Decision {
     Decision {
         outcome,
         explanation: "经研究认定".into(),
+        overrides: Default::default(),
+        degree: None,
+        sanction: None,
         influence_period_months: None,
         influence_ends_on: None,
+        promotion_bar_ends_on: None,
+        effects: vec![],
         by: "u-sun".into(),
         at: now() - Duration::days(days_ago),
         via_appeal: false,
+    }
+}
+
+fn talk(state: TalkState, due_in_days: i64) -> Talk {
+    Talk {
+        state,
+        due_at: now() + Duration::days(due_in_days),
+        opened_at: now() - Duration::days(20),
+        held_on: None,
+        participants: vec![],
+        summary: None,
+        recorded_by: None,
+        recorded_at: None,
+        cancelled_at: None,
+    }
+}
+
+fn sanction(code: &str, months: u32) -> Sanction {
+    Sanction {
+        code: code.into(),
+        text: "记过".into(),
+        source: "政务处分法 第8条".into(),
+        influence_months: months,
+        promotion_bar_months: months,
     }
 }
 
@@ -140,6 +173,8 @@ fn records_for(event: &str) -> Records {
             r.decision = Some(decision(DecisionOutcome::Exonerate, 40));
             r.rectification = Some(rectification(RectificationState::Overdue, -1));
         }
+        "record_talk" => r.talk = Some(talk(TalkState::Due, 10)),
+        "talk_overdue" => r.talk = Some(talk(TalkState::Due, -1)),
         "appeal" | "waive_appeal" => r.decision = Some(decision(DecisionOutcome::Deny, 1)),
         "close" | "appeal_window_expired" => {
             r.decision = Some(decision(DecisionOutcome::Deny, WINDOW_DAYS + 10))
@@ -185,6 +220,10 @@ fn body_for(event: &str) -> Value {
         "submit_rectification" => json!({"report": "已补办"}),
         "verify_rectification" => json!({"accepted": true, "comment": "整改到位"}),
         "extend_rectification" => json!({"due_at": due(60), "reason": "材料审批中"}),
+        "refer_accountability" => json!({"ground": "overdue", "reason": "逾期未整改"}),
+        "record_talk" => {
+            json!({"held_on": "2026-11-01", "participants": ["陈六", "张三"], "summary": "谈心谈话"})
+        }
         "appeal" => json!({"grounds": "事实认定有误"}),
         "decide_appeal" => {
             json!({"result": "revise", "explanation": "改为免责", "outcome": "exonerate",
@@ -193,7 +232,8 @@ fn body_for(event: &str) -> Value {
         "supplement_overdue"
         | "rectification_overdue"
         | "appeal_window_expired"
-        | "waive_appeal" => json!({}),
+        | "waive_appeal"
+        | "talk_overdue" => json!({}),
         _ => json!({"reason": "理由"}),
     };
     b["event"] = json!(event);
@@ -246,7 +286,7 @@ fn every_state_event_pair_matches_the_table() {
     }
     assert_eq!(checked, DEF.states.len() * DEF.events().len());
     assert_eq!(DEF.states.len(), 12);
-    assert_eq!(DEF.events().len(), 19);
+    assert_eq!(DEF.events().len(), 21);
 }
 
 #[test]
@@ -288,17 +328,26 @@ fn findings_with_a_red_line_must_recommend_deny() {
 
 #[test]
 fn outcomes_carry_what_they_must() {
+    let order = json!({"requirements": "r", "due_at": due(3)});
     let cases = [
         (
             json!({"outcome": "exonerate", "explanation": "x"}),
             "rectification",
         ),
         (
-            json!({"outcome": "mitigate", "explanation": "x", "rectification": {"requirements": "r", "due_at": due(3)}}),
-            "influence_period_months",
+            json!({"outcome": "mitigate", "explanation": "x", "rectification": order, "sanction": "demerit"}),
+            "degree",
         ),
         (
-            json!({"outcome": "deny", "explanation": "x", "rectification": {"requirements": "r", "due_at": due(3)}}),
+            json!({"outcome": "mitigate", "explanation": "x", "rectification": order, "degree": "reduced"}),
+            "sanction",
+        ),
+        (
+            json!({"outcome": "mitigate", "explanation": "x", "rectification": order, "degree": "harsher", "sanction": "demerit"}),
+            "degree",
+        ),
+        (
+            json!({"outcome": "deny", "explanation": "x", "rectification": order}),
             "rectification",
         ),
         (
@@ -312,9 +361,27 @@ fn outcomes_carry_what_they_must() {
         ),
         (json!({"outcome": "pardon", "explanation": "x"}), "outcome"),
         (
-            json!({"outcome": "mitigate", "explanation": "x", "influence_period_months": 0,
-                "rectification": {"requirements": "r", "due_at": due(3)}}),
+            json!({"outcome": "mitigate", "explanation": "x", "influence_period_months": 61, "degree": "lighter",
+                "sanction": "demerit", "rectification": order}),
             "influence_period_months",
+        ),
+        (
+            json!({"outcome": "exonerate", "explanation": "x", "rectification": order, "sanction": "demerit"}),
+            "sanction",
+        ),
+        (
+            json!({"outcome": "deny", "explanation": "x", "degree": "lighter"}),
+            "degree",
+        ),
+        (
+            json!({"outcome": "mitigate", "explanation": "x", "degree": "lighter", "sanction": "demerit",
+                "rectification": order, "overrides": {"procedure": "y"}}),
+            "overrides",
+        ),
+        (
+            json!({"outcome": "exonerate", "explanation": "x", "rectification": order,
+                "overrides": {"luck": "y"}}),
+            "overrides.luck",
         ),
     ];
     for (body, field) in cases {
@@ -330,25 +397,408 @@ fn outcomes_carry_what_they_must() {
     }
 }
 
+/// Runs `decide` with `body` on deliberated records, the sanction resolved as the
+/// workflow would.
+fn decide(
+    body: Value,
+    records: Records,
+    sanction_named: Option<Sanction>,
+) -> (Result<&'static str, Refusal>, Records) {
+    let ev = Event::parse("decide", &body, now()).unwrap_or_else(|e| panic!("{body}: {e:?}"));
+    let mut ctx = Ctx::new("u-sun", now(), window(), records);
+    ctx.sanction = sanction_named;
+    let r = machine::step("deliberating", &ev, &mut ctx);
+    (r, ctx.records)
+}
+
+fn fields_of(r: &Result<&'static str, Refusal>) -> Vec<String> {
+    match r {
+        Err(Refusal::Invalid(errors)) => errors.iter().map(|e| e.field.clone()).collect(),
+        other => panic!("expected 422, got {other:?}"),
+    }
+}
+
 #[test]
-fn mitigation_records_the_influence_period_and_when_it_ends() {
-    let body = json!({"outcome": "mitigate", "explanation": "从轻处理", "influence_period_months": 6,
-                      "rectification": {"requirements": "r", "due_at": due(30)}});
-    let ev = Event::parse("decide", &body, now()).unwrap();
+fn mitigation_records_degree_sanction_influence_promotion_bar_and_a_talk() {
+    let order = json!({"requirements": "r", "due_at": due(30)});
+    let body = json!({"outcome": "mitigate", "explanation": "减轻处理", "degree": "reduced",
+                      "sanction": "demerit", "rectification": order});
+    let (r, rec) = decide(
+        body.clone(),
+        records_for("decide"),
+        Some(sanction("demerit", 12)),
+    );
+    assert_eq!(r, Ok("mitigated"));
+    let d = rec.decision.unwrap();
+    assert_eq!(
+        (d.degree, d.influence_period_months),
+        (Some(Degree::Reduced), Some(12))
+    );
+    assert_eq!(d.sanction.unwrap().code, "demerit");
+    let in_a_year = chrono::NaiveDate::from_ymd_opt(2027, 11, 2);
+    assert_eq!(
+        (d.influence_ends_on, d.promotion_bar_ends_on),
+        (in_a_year, in_a_year)
+    );
+    assert_eq!(
+        rec.rectification.unwrap().state,
+        RectificationState::Ordered
+    );
+    let talk = rec.talk.unwrap();
+    assert_eq!(
+        (talk.state, talk.due_at),
+        (TalkState::Due, now() + Duration::days(30))
+    );
+    // Longer than the sanction's: kept; shorter: refused.
+    let mut longer = body.clone();
+    longer["influence_period_months"] = json!(24);
+    let (r, rec) = decide(longer, records_for("decide"), Some(sanction("demerit", 12)));
+    assert_eq!(r, Ok("mitigated"));
+    let d = rec.decision.unwrap();
+    assert_eq!(
+        (d.influence_period_months, d.promotion_bar_ends_on),
+        (Some(24), in_a_year)
+    );
+    let mut shorter = body.clone();
+    shorter["influence_period_months"] = json!(6);
+    let (r, _) = decide(
+        shorter,
+        records_for("decide"),
+        Some(sanction("demerit", 12)),
+    );
+    assert_eq!(fields_of(&r), ["influence_period_months"]);
+    // A sanction of 0 months: no influence period, no bar, no talk.
+    let (r, rec) = decide(body, records_for("decide"), Some(sanction("criticism", 0)));
+    assert_eq!(r, Ok("mitigated"));
+    let d = rec.decision.unwrap();
+    assert_eq!(
+        (
+            d.influence_period_months,
+            d.influence_ends_on,
+            d.promotion_bar_ends_on
+        ),
+        (None, None, None)
+    );
+    assert!(rec.talk.is_none());
+}
+
+#[test]
+fn the_tests_a_decision_must_pass() {
+    let order = json!({"requirements": "r", "due_at": due(30)});
+    let exonerate =
+        json!({"outcome": "exonerate", "explanation": "予以免责", "rectification": order});
+    // An unfavourable procedure: exonerating needs a reason for it.
+    let mut r = records_for("decide");
+    r.findings.as_mut().unwrap().elements.procedure.finding = Finding::Unfavourable;
+    let (res, _) = decide(exonerate.clone(), r.clone(), None);
+    assert_eq!(fields_of(&res), ["overrides.procedure"]);
+    let mut with_reason = exonerate.clone();
+    with_reason["overrides"] = json!({"procedure": "事出紧急，事后已补集体研究"});
+    let (res, rec) = decide(with_reason.clone(), r.clone(), None);
+    assert_eq!(res, Ok("exonerated"));
+    assert_eq!(
+        rec.decision.unwrap().overrides["procedure"],
+        "事出紧急，事后已补集体研究"
+    );
+    // An override of an element the findings did not mark unfavourable.
+    with_reason["overrides"]["consequences"] = json!("x");
+    let (res, _) = decide(with_reason, r.clone(), None);
+    assert_eq!(fields_of(&res), ["overrides.consequences"]);
+    // Mitigating against an unfavourable element needs no override.
+    let mitigate = json!({"outcome": "mitigate", "explanation": "从轻", "degree": "lighter",
+                          "sanction": "admonishment", "rectification": order});
+    let (res, _) = decide(mitigate.clone(), r, Some(sanction("admonishment", 6)));
+    assert_eq!(res, Ok("mitigated"));
+    // Nothing cited (an ex-officio case): neither exonerate nor mitigate, only deny.
+    let mut none = records_for("decide");
+    none.circumstances.clear();
+    let (res, _) = decide(exonerate.clone(), none.clone(), None);
+    assert_eq!(fields_of(&res), ["circumstances"]);
+    let (res, _) = decide(mitigate, none.clone(), Some(sanction("admonishment", 6)));
+    assert_eq!(fields_of(&res), ["circumstances"]);
+    let (res, _) = decide(
+        json!({"outcome": "deny", "explanation": "不予容错"}),
+        none,
+        None,
+    );
+    assert_eq!(res, Ok("denied"));
+    // The effects of an exoneration are recorded with it.
+    let ev = Event::parse("decide", &exonerate, now()).unwrap();
     let mut ctx = Ctx::new("u-sun", now(), window(), records_for("decide"));
+    ctx.effects = vec![Effect {
+        code: "promotion".into(),
+        text: "提拔任用不受影响".into(),
+        source: "s".into(),
+    }];
     assert_eq!(
         machine::step("deliberating", &ev, &mut ctx),
+        Ok("exonerated")
+    );
+    assert_eq!(ctx.records.decision.unwrap().effects[0].code, "promotion");
+}
+
+#[test]
+fn elements_and_red_lines_must_agree() {
+    let with = |element: &str, red_lines: Value| {
+        let mut b = body_for("submit_findings");
+        b["elements"][element]["finding"] = json!("unfavourable");
+        b["red_lines"] = red_lines;
+        b["recommendation"] = json!("deny");
+        Event::parse("submit_findings", &b, now())
+    };
+    for (element, red_line) in [("motive", "personal_gain"), ("nature", "law_violation")] {
+        match with(element, json!([])) {
+            Err(Refusal::Invalid(errors)) => {
+                assert_eq!(errors[0].field, "red_lines");
+                assert!(
+                    errors[0].message.contains(red_line),
+                    "{}",
+                    errors[0].message
+                );
+            }
+            other => panic!("{element}: {other:?}"),
+        }
+        assert!(
+            with(element, json!([red_line])).is_ok(),
+            "{element} with {red_line}"
+        );
+    }
+    // The new red lines leave only deny, like the others.
+    for red_line in ["knowing_violation", "law_violation"] {
+        let mut r = records_for("decide");
+        r.findings = Some(findings(vec![
+            serde_json::from_value(json!(red_line)).unwrap(),
+        ]));
+        let body = json!({"outcome": "exonerate", "explanation": "x",
+            "rectification": {"requirements": "r", "due_at": due(3)}});
+        let (res, _) = decide(body, r, None);
+        assert_eq!(fields_of(&res), ["outcome"], "{red_line}");
+    }
+}
+
+const FIVE: [&str; 5] = [
+    "policy_direction",
+    "collective_decision",
+    "no_major_harm",
+    "no_benefit_transfer",
+    "tried_to_avoid_loss",
+];
+
+fn ningbo() -> Circumstance {
+    Circumstance {
+        code: "ningbo-audit".into(),
+        text: "审计容错纠错：同时具备“五个看”".into(),
+        source: "宁波".into(),
+        requires: FIVE
+            .iter()
+            .map(|code| Condition {
+                code: code.to_string(),
+                text: format!("{code} 的条件"),
+            })
+            .collect(),
+    }
+}
+
+/// The five conditions answered, all met but `unmet`.
+fn all_five(unmet: Option<&str>) -> Value {
+    let mut m = serde_json::Map::new();
+    for code in FIVE {
+        m.insert(
+            code.into(),
+            json!({"met": Some(code) != unmet, "notes": "经查"}),
+        );
+    }
+    Value::Object(m)
+}
+
+#[test]
+fn an_entry_that_requires_conditions_needs_them_answered_and_met() {
+    let findings_with = |conditions: Value| {
+        let mut b = body_for("submit_findings");
+        b["conditions"] = conditions;
+        let ev = Event::parse("submit_findings", &b, now()).unwrap();
+        let mut r = base_records();
+        r.circumstances = vec![ningbo()];
+        let mut ctx = Ctx::new("u-chen", now(), window(), r);
+        let res = machine::step("investigating", &ev, &mut ctx);
+        (res, ctx.records)
+    };
+    let mut four = all_five(None);
+    four.as_object_mut().unwrap().remove("no_major_harm");
+    let (res, _) = findings_with(four);
+    assert_eq!(fields_of(&res), ["conditions.no_major_harm"]);
+    let mut extra = all_five(None);
+    extra["luck"] = json!({"met": true});
+    let (res, _) = findings_with(extra);
+    assert_eq!(fields_of(&res), ["conditions.luck"]);
+
+    let exonerate = json!({"outcome": "exonerate", "explanation": "五个看均符合",
+                           "rectification": {"requirements": "r", "due_at": due(30)}});
+    let (res, rec) = findings_with(all_five(Some("no_benefit_transfer")));
+    assert_eq!(res, Ok("deliberating"));
+    let (res, _) = decide(exonerate.clone(), rec.clone(), None);
+    match &res {
+        Err(Refusal::Invalid(e)) => {
+            assert_eq!(e[0].field, "outcome");
+            assert!(
+                e[0].message.contains("no_benefit_transfer"),
+                "{}",
+                e[0].message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Mitigating stays possible; and another cited entry without conditions suffices.
+    let mitigate = json!({"outcome": "mitigate", "explanation": "从轻", "degree": "lighter",
+                          "sanction": "criticism", "rectification": {"requirements": "r", "due_at": due(30)}});
+    assert_eq!(
+        decide(mitigate, rec.clone(), Some(sanction("criticism", 0))).0,
         Ok("mitigated")
     );
-    let d = ctx.records.decision.unwrap();
-    assert_eq!(d.influence_period_months, Some(6));
+    let mut also = rec;
+    also.circumstances
+        .push(base_records().circumstances[0].clone());
+    assert_eq!(decide(exonerate.clone(), also, None).0, Ok("exonerated"));
+    let (_, rec) = findings_with(all_five(None));
+    assert_eq!(decide(exonerate, rec, None).0, Ok("exonerated"));
+}
+
+#[test]
+fn the_investigator_cites_the_circumstances_of_an_ex_officio_case() {
+    let mut b = body_for("submit_findings");
+    b["circumstances"] = json!(["ningbo-audit"]);
+    b["conditions"] = all_five(None);
+    let ev = Event::parse("submit_findings", &b, now()).unwrap();
+    let mut r = base_records();
+    r.circumstances.clear();
+    r.ex_officio = true;
+    let mut ctx = Ctx::new("u-chen", now(), window(), r);
+    ctx.recited = Some(vec![ningbo()]);
     assert_eq!(
-        d.influence_ends_on,
-        chrono::NaiveDate::from_ymd_opt(2027, 5, 2)
+        machine::step("investigating", &ev, &mut ctx),
+        Ok("deliberating")
+    );
+    assert_eq!(ctx.records.circumstances[0].code, "ningbo-audit");
+    b["circumstances"] = json!([]);
+    match Event::parse("submit_findings", &b, now()) {
+        Err(Refusal::Invalid(e)) => assert_eq!(e[0].field, "circumstances"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_talk_is_held_in_any_state_flagged_when_late_and_cancelled_with_its_decision() {
+    use RectificationState::*;
+    let record =
+        json!({"held_on": "2026-11-01", "participants": ["陈六", "张三"], "summary": "谈心谈话"});
+    let mut closed = decided(DecisionOutcome::Mitigate, 40, Some(Verified));
+    closed.talk = Some(talk(TalkState::Due, 5));
+    let (r, rec) = step(
+        "closed",
+        "record_talk",
+        record.clone(),
+        closed.clone(),
+        now(),
+    );
+    assert_eq!(r, Ok("closed"));
+    let t = rec.talk.as_ref().unwrap();
+    assert_eq!((t.state, t.participants.len()), (TalkState::Held, 2));
+    let (r, _) = step("closed", "record_talk", record.clone(), rec, now());
+    assert!(matches!(r, Err(Refusal::Conflict(_))), "once: {r:?}");
+    let (r, _) = step("closed", "talk_overdue", json!({}), closed.clone(), now());
+    assert!(matches!(r, Err(Refusal::Conflict(_))), "not yet due: {r:?}");
+    let ev = Event::parse("talk_overdue", &json!({}), now()).unwrap();
+    let mut ctx = Ctx::new("system", now() + Duration::days(6), window(), closed);
+    assert_eq!(machine::step("closed", &ev, &mut ctx), Ok("closed"));
+    assert_eq!(ctx.records.talk.as_ref().unwrap().state, TalkState::Overdue);
+    assert!(ctx.overdue, "an overdue talk makes the case overdue");
+    // Remanded or revised away from mitigate: cancelled.
+    let mut appealed = decided(DecisionOutcome::Mitigate, 2, Some(Ordered));
+    appealed.talk = Some(talk(TalkState::Due, 20));
+    appealed.appeal = Some(Appeal {
+        grounds: "g".into(),
+        by: "u-zhang".into(),
+        at: now() - Duration::days(1),
+        prior_state: "mitigated".into(),
+        result: None,
+        explanation: None,
+        decided_by: None,
+        decided_at: None,
+    });
+    let remand = json!({"result": "remand", "explanation": "重新调查"});
+    let (r, rec) = step("appealed", "decide_appeal", remand, appealed.clone(), now());
+    assert_eq!(r, Ok("investigating"));
+    assert!(rec.talk.is_none());
+    assert_eq!(rec.previous_talks[0].state, TalkState::Cancelled);
+    let revise = json!({"result": "revise", "explanation": "改为免责", "outcome": "exonerate",
+                        "rectification": {"requirements": "r", "due_at": due(30)}});
+    let (r, rec) = step("appealed", "decide_appeal", revise, appealed, now());
+    assert_eq!(r, Ok("exonerated"));
+    assert_eq!(rec.previous_talks[0].cancelled_at, Some(now()));
+}
+
+#[test]
+fn accountability_is_referred_on_a_ground_that_holds() {
+    use RectificationState::*;
+    let refer = |ground: &str, evidence: Option<&str>, rect: Rectification| {
+        let mut body = json!({"ground": ground, "reason": "整改不力"});
+        if let Some(e) = evidence {
+            body["evidence"] = json!(e);
+        }
+        let mut r = decided(DecisionOutcome::Mitigate, 20, None);
+        r.rectification = Some(rect);
+        step("mitigated", "refer_accountability", body, r, now())
+    };
+    let rejected = |n: usize| {
+        let mut rect = rectification(Ordered, 10);
+        for _ in 0..n {
+            rect.verifications.push(Verification {
+                accepted: false,
+                comment: "不到位".into(),
+                by: "u-chen".into(),
+                at: now() - Duration::days(3),
+            });
+        }
+        rect
+    };
+    let evidence = Some("拒不整改的书面答复");
+    assert_eq!(
+        fields_of(&refer("overdue", None, rectification(Ordered, 10)).0),
+        ["ground"]
     );
     assert_eq!(
-        ctx.records.rectification.unwrap().state,
-        RectificationState::Ordered
+        refer("overdue", None, rectification(Overdue, -1)).0,
+        Ok("accountability")
+    );
+    assert_eq!(
+        fields_of(&refer("ineffective", None, rejected(1)).0),
+        ["ground"]
+    );
+    let (r, rec) = refer("ineffective", None, rejected(2));
+    assert_eq!(r, Ok("accountability"));
+    assert_eq!(
+        rec.accountability.unwrap().ground,
+        Some(Ground::Ineffective)
+    );
+    assert_eq!(
+        fields_of(&refer("refused", evidence, rectification(Submitted, 10)).0),
+        ["ground"]
+    );
+    let (r, rec) = refer("refused", evidence, rectification(Ordered, 10));
+    assert_eq!(r, Ok("accountability"));
+    assert_eq!(rec.accountability.unwrap().evidence.as_deref(), evidence);
+    match Event::parse(
+        "refer_accountability",
+        &json!({"ground": "refused", "reason": "x"}),
+        now(),
+    ) {
+        Err(Refusal::Invalid(e)) => assert_eq!(e[0].field, "evidence"),
+        other => panic!("{other:?}"),
+    }
+    let (r, _) = refer("overdue", None, rectification(Verified, 10));
+    assert!(
+        matches!(r, Err(Refusal::Conflict(_))),
+        "verified: not offered: {r:?}"
     );
 }
 
@@ -443,6 +893,8 @@ fn step(
 ) -> (Result<&'static str, Refusal>, Records) {
     let ev = Event::parse(event, &body, at).unwrap_or_else(|e| panic!("{event}: {e:?}"));
     let mut ctx = Ctx::new("u-actor", at, window(), records);
+    // The sanction a body names, as the workflow resolves it from its catalogue.
+    ctx.sanction = body["sanction"].as_str().map(|code| sanction(code, 6));
     let r = machine::step(state, &ev, &mut ctx);
     (r, ctx.records)
 }
@@ -545,7 +997,8 @@ fn complying_fast_keeps_the_appeal_and_the_case_closes_when_none_can_be_lodged()
     let (r, _) = step("appealed", "decide_appeal", uphold, appealed.clone(), now());
     assert_eq!(r, Ok("closed"));
     // A revision between exonerate and mitigate keeps the verified rectification.
-    let revise = json!({"result": "revise", "explanation": "改为从轻", "outcome": "mitigate", "influence_period_months": 6});
+    let revise = json!({"result": "revise", "explanation": "改为从轻", "outcome": "mitigate",
+                        "degree": "lighter", "sanction": "admonishment"});
     let (r, rec) = step(
         "appealed",
         "decide_appeal",
@@ -694,17 +1147,17 @@ fn rectification_goes_ordered_submitted_back_to_ordered_overdue_and_to_accountab
         machine::step("exonerated", &overdue, &mut ctx),
         Err(Refusal::Conflict(_))
     ));
-    // Referral needs an overdue rectification.
+    // Referral for being overdue needs an overdue rectification.
     let refer = Event::parse(
         "refer_accountability",
-        &json!({"reason": "逾期未整改"}),
+        &json!({"ground": "overdue", "reason": "逾期未整改"}),
         now(),
     )
     .unwrap();
     let mut ctx = Ctx::new("u-sun", now(), window(), r.clone());
     assert!(matches!(
         machine::step("exonerated", &refer, &mut ctx),
-        Err(Refusal::Conflict(_))
+        Err(Refusal::Invalid(ref e)) if e[0].field == "ground"
     ));
     // Twenty-one days later it is overdue, flagged, and referable.
     let later = now() + Duration::days(21);

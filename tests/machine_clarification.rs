@@ -45,10 +45,32 @@ fn proposal() -> Dismissal {
     }
 }
 
+fn accuser() -> Accuser {
+    Accuser {
+        source: AccuserSource::Reporter,
+        sealed: "v1.sealed".into(),
+    }
+}
+
+fn referral(category: ReferralCategory) -> Referral {
+    Referral {
+        category,
+        evidence: "证据".into(),
+        by: "u-chen".into(),
+        at: now() - Duration::days(1),
+        accuser: Some(accuser()),
+        outcome: None,
+    }
+}
+
 fn records_for(event: &str) -> Records {
     let mut r = base();
     if matches!(event, "confirm_dismissal" | "reject_dismissal") {
         r.dismissal = Some(proposal());
+    }
+    if event == "record_referral_outcome" {
+        r.referrals
+            .push(referral(ReferralCategory::FalseAccusation));
     }
     if event == "inquiry_overdue" {
         r.inquiry = Some(Inquiry {
@@ -77,7 +99,12 @@ fn body_for(event: &str) -> Value {
         "clarify" => {
             json!({"methods": ["talk", "meeting_notice"], "scope": "本单位", "date": "2026-11-20"})
         }
-        "refer_false_accusation" => json!({"category": "false_accusation", "evidence": "证据"}),
+        "refer_false_accusation" => {
+            json!({"category": "false_accusation", "evidence": "证据", "accuser": "reporter"})
+        }
+        "record_referral_outcome" => {
+            json!({"handling": "discipline", "blacklisted": true, "notes": "列入失信黑名单"})
+        }
         "close" => json!({"reason": "办结"}),
         _ => json!({}),
     };
@@ -89,6 +116,8 @@ fn run(state: &str, event: &str, records: Records) -> (Result<&'static str, Refu
     let ev =
         Event::parse(event, &body_for(event), now()).unwrap_or_else(|e| panic!("{event}: {e:?}"));
     let mut ctx = Ctx::new("u-actor", now(), records);
+    // The workflow seals the accuser a referral names.
+    ctx.accuser = (event == "refer_false_accusation").then(accuser);
     let r = machine::step(state, &ev, &mut ctx);
     (r, ctx)
 }
@@ -124,7 +153,7 @@ fn every_state_event_pair_matches_the_table() {
             }
         }
     }
-    assert_eq!((DEF.states.len(), DEF.events().len()), (11, 13));
+    assert_eq!((DEF.states.len(), DEF.events().len()), (11, 14));
 }
 
 #[test]
@@ -206,6 +235,52 @@ fn a_dismissal_is_proposed_then_confirmed_or_sent_back_to_triage() {
 }
 
 #[test]
+fn a_false_accuser_is_referred_once_and_the_outcome_recorded_once() {
+    // From a report dismissed as labelling, not from one dismissed for unclear leads.
+    let mut dismissed = base();
+    dismissed.dismissal = Some(Dismissal {
+        reason_code: DismissReason::Labeling,
+        ..proposal()
+    });
+    let (r, ctx) = run("dismissed", "refer_false_accusation", dismissed.clone());
+    assert_eq!(r, Ok("dismissed"));
+    let referred = ctx.records;
+    assert_eq!(referred.referrals[0].accuser, Some(accuser()));
+    let (r, _) = run("dismissed", "refer_false_accusation", referred.clone());
+    assert!(
+        matches!(r, Err(Refusal::Conflict(ref m)) if m.contains("one referral")),
+        "{r:?}"
+    );
+    dismissed.dismissal.as_mut().unwrap().reason_code = DismissReason::UnclearLeads;
+    let (r, _) = run("dismissed", "refer_false_accusation", dismissed);
+    assert!(
+        matches!(r, Err(Refusal::Conflict(ref m)) if m.contains("unclear")),
+        "{r:?}"
+    );
+    // The outcome, once, closed or not; a blacklisting only for a false accusation.
+    let (r, ctx) = run("closed", "record_referral_outcome", referred.clone());
+    assert_eq!(r, Ok("closed"));
+    let outcome = ctx.records.referrals[0].outcome.clone().unwrap();
+    assert_eq!(
+        (outcome.handling, outcome.blacklisted),
+        (Handling::Discipline, true)
+    );
+    let (r, _) = run("closed", "record_referral_outcome", ctx.records);
+    assert!(matches!(r, Err(Refusal::Conflict(_))), "{r:?}");
+    let mut rumour = base();
+    rumour.referrals.push(referral(ReferralCategory::Rumour));
+    match run("clarified", "record_referral_outcome", rumour).0 {
+        Err(Refusal::Invalid(e)) => assert_eq!(e[0].field, "blacklisted"),
+        other => panic!("{other:?}"),
+    }
+    let (r, _) = run("closed", "record_referral_outcome", base());
+    assert!(
+        matches!(r, Err(Refusal::Conflict(_))),
+        "nobody referred: {r:?}"
+    );
+}
+
+#[test]
 fn inquiry_overdue_only_after_the_due_date_and_once() {
     let (r, ctx) = run("inquiry", "inquiry_overdue", records_for("inquiry_overdue"));
     assert_eq!(r, Ok("inquiry"));
@@ -260,8 +335,28 @@ fn payload_errors_name_the_field() {
         ),
         (
             "refer_false_accusation",
-            json!({"category": "gossip", "evidence": "e"}),
+            json!({"category": "gossip", "evidence": "e", "accuser": "reporter"}),
             "category",
+        ),
+        (
+            "refer_false_accusation",
+            json!({"category": "rumour", "evidence": "e", "accuser": "someone"}),
+            "accuser",
+        ),
+        (
+            "refer_false_accusation",
+            json!({"category": "rumour", "evidence": "e", "accuser": {"name": "某人"}}),
+            "accuser",
+        ),
+        (
+            "refer_false_accusation",
+            json!({"category": "rumour", "evidence": "e"}),
+            "accuser",
+        ),
+        (
+            "record_referral_outcome",
+            json!({"handling": "exile", "blacklisted": false}),
+            "handling",
         ),
         ("open_exoneration", json!({"surprise": 1}), "surprise"),
     ];

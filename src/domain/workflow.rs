@@ -275,6 +275,37 @@ impl TimerSpec {
     }
 }
 
+/// A code with its text (a sanction, an effect).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Labelled {
+    pub code: String,
+    pub text: String,
+}
+
+/// A follow-up talk as the record and the ledger show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TalkSummary {
+    /// `due`, `overdue`, `held` or `cancelled`.
+    pub state: String,
+    pub due_at: DateTime<Utc>,
+}
+
+/// What a case's outcome does to its cadre's record (the cadre record, the ledger).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CaseOutcome {
+    /// `exonerate`, `mitigate`, `deny`; for a report its finding, `cleared` or `dismissed`.
+    pub outcome: Option<String>,
+    /// `lighter` (从轻) or `reduced` (减轻).
+    pub degree: Option<String>,
+    pub sanction: Option<Labelled>,
+    pub influence_ends_on: Option<chrono::NaiveDate>,
+    pub promotion_bar_ends_on: Option<chrono::NaiveDate>,
+    /// What an exoneration leaves unaffected.
+    pub effects: Vec<Labelled>,
+    /// The follow-up talk a sanctioning mitigation opened.
+    pub talk: Option<TalkSummary>,
+}
+
 /// A workflow plugged into the one transition path.
 pub trait Workflow: Send + Sync {
     fn def(&self) -> &'static WorkflowDef;
@@ -339,6 +370,12 @@ pub trait Workflow: Send + Sync {
     fn deadline(&self, case: &Case) -> Option<(&'static str, &'static str, DateTime<Utc>)> {
         let _ = case;
         None
+    }
+
+    /// What the case's outcome does to its cadre's record (nothing by default).
+    fn outcome(&self, case: &Case) -> CaseOutcome {
+        let _ = case;
+        CaseOutcome::default()
     }
 
     /// Whether reaching `state` makes the case visible to its subject and their unit (see

@@ -12,12 +12,14 @@ use super::{AppState, query};
 use crate::auth::Caller;
 use crate::db::models::CaseRow;
 use crate::db::{DbError, repo};
+use crate::domain::workflow::Workflow;
 use crate::error::AppError;
 use crate::notify::outbox::{case_number, state_zh};
 
 /// One ledger line: a case of a cadre.
-fn line(row: &CaseRow, today: chrono::NaiveDate) -> Result<Value, AppError> {
+fn line(wf: &dyn Workflow, row: &CaseRow, today: chrono::NaiveDate) -> Result<Value, AppError> {
     let case = row.clone().into_case().map_err(AppError::internal)?;
+    let effect = wf.outcome(&case);
     let r = &case.records;
     let decision = r.get("decision").filter(|d| d.is_object());
     let ends = decision
@@ -40,6 +42,11 @@ fn line(row: &CaseRow, today: chrono::NaiveDate) -> Result<Value, AppError> {
         "influence_period_months": decision.map(|d| d["influence_period_months"].clone()),
         "influence_ends_on": ends,
         "influence_active": ends.is_some_and(|e| e > today),
+        "degree": effect.degree,
+        "sanction": effect.sanction,
+        "promotion_bar_ends_on": effect.promotion_bar_ends_on,
+        "effects": effect.effects,
+        "talk": effect.talk,
         "rectification": rect.map(|x| json!({"state": x["state"], "due_at": x["due_at"]})),
         "rectification_open": rect_open,
     }))
@@ -110,13 +117,18 @@ pub async fn get_ledger(
         .read(move |c| Ok::<_, DbError>(repo::cases::in_subtree(c, "exoneration", &subtree)?))
         .await?;
     let today = state.engine.clock.now().date_naive();
+    let wf = state
+        .engine
+        .registry
+        .get("exoneration")
+        .ok_or_else(AppError::not_found)?;
     let mut by_cadre: BTreeMap<String, (Value, Vec<Value>)> = BTreeMap::new();
     for row in &rows {
         let subject = json!({"id": row.subject_id, "name": row.subject_name, "org": row.subject_org, "position": row.subject_position});
         let entry = by_cadre
             .entry(row.subject_id.clone())
             .or_insert_with(|| (subject, Vec::new()));
-        entry.1.push(line(row, today)?);
+        entry.1.push(line(wf, row, today)?);
     }
     if wants_csv(&req) {
         let headers = [
@@ -134,6 +146,11 @@ pub async fn get_ledger(
             "影响期内 in influence period",
             "整改状态 rectification",
             "整改期限 due",
+            "处理方式 degree",
+            "处分 sanction",
+            "提拔限制期届满 promotion bar ends",
+            "免责效果 effects",
+            "谈话 follow-up talk",
         ];
         let lines = by_cadre.values().flat_map(|(s, cases)| {
             cases.iter().map(move |c| {
@@ -160,6 +177,20 @@ pub async fn get_ledger(
                     }),
                     c["rectification"]["state"].clone(),
                     c["rectification"]["due_at"].clone(),
+                    c["degree"].clone(),
+                    c["sanction"]["code"].clone(),
+                    c["promotion_bar_ends_on"].clone(),
+                    json!(
+                        c["effects"]
+                            .as_array()
+                            .map(|e| e
+                                .iter()
+                                .filter_map(|x| x["text"].as_str())
+                                .collect::<Vec<_>>()
+                                .join("；"))
+                            .unwrap_or_default()
+                    ),
+                    c["talk"]["state"].clone(),
                 ]
             })
         });

@@ -1,6 +1,7 @@
 //! The REST surface of API.md. Handlers are thin: parse, call the engine, shape the reply.
 
 pub mod body;
+pub mod cadres;
 pub mod cases;
 pub mod directory;
 pub mod docs;

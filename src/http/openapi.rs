@@ -207,6 +207,13 @@ pub struct LedgerCase {
     pub influence_active: bool,
     pub rectification: Option<LedgerRectification>,
     pub rectification_open: bool,
+    /// `lighter` (从轻) or `reduced` (减轻).
+    pub degree: Option<String>,
+    pub sanction: Option<crate::domain::workflow::Labelled>,
+    pub promotion_bar_ends_on: Option<NaiveDate>,
+    /// What an exoneration leaves unaffected.
+    pub effects: Vec<crate::domain::workflow::Labelled>,
+    pub talk: Option<crate::domain::workflow::TalkSummary>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -240,6 +247,8 @@ pub struct WorkflowStatistics {
     pub by_state: BTreeMap<String, i64>,
     pub by_outcome: BTreeMap<String, i64>,
     pub overdue: i64,
+    /// Follow-up talks (必谈) still to be held: `due` and `overdue`.
+    pub talks: BTreeMap<String, i64>,
     /// Time spent in each state, by state.
     pub stage_durations: BTreeMap<String, StageDuration>,
 }
@@ -792,6 +801,19 @@ pub mod ops {
         );
         d.problems(b, &[Unauthorized, Forbidden, Validation])
             .build()
+    }
+
+    pub fn cadre_record(d: &mut Doc<'_>, _: Option<&'static str>) -> Operation {
+        let record = d.schema::<super::super::cadres::CadreRecord>();
+        let b = op(
+            "cadre_record".into(),
+            "reports",
+            "A cadre's record: every case about them the caller may see, with its outcome, sanction, influence period, promotion bar, effects and follow-up talk (the cadre, and staff whose subtree holds the cadre's org)",
+            true,
+        )
+        .parameter(path_param("id", "the cadre's id"))
+        .response("200", json_response("the record", record).build());
+        d.problems(b, &[Unauthorized, NotFound]).build()
     }
 
     pub fn list_outbox(d: &mut Doc<'_>, _: Option<&'static str>) -> Operation {

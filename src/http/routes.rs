@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::cases::{self, WorkflowName};
 use super::openapi::{Doc, ops};
-use super::{directory, docs, health, ledger, outbox, statistics, workflows};
+use super::{cadres, directory, docs, health, ledger, outbox, statistics, workflows};
 use crate::error::{AppError, ErrorKind};
 
 fn method_not_allowed(allow: String) -> Route {
@@ -156,6 +156,14 @@ pub fn endpoints() -> Vec<Endpoint> {
                 Method::GET,
                 web::get().to(ledger::get_ledger),
                 ops::ledger,
+            )],
+        ),
+        endpoint(
+            "/api/v1/cadres/{id}/record",
+            vec![handler(
+                Method::GET,
+                web::get().to(cadres::get_record),
+                ops::cadre_record,
             )],
         ),
         endpoint(

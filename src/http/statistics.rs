@@ -31,6 +31,8 @@ fn summarize(rows: &[CaseRow], stages: &[(String, Option<String>, NaiveDateTime)
     let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
     let mut overdue = 0;
+    let mut talks: BTreeMap<String, usize> =
+        [("due".to_string(), 0), ("overdue".to_string(), 0)].into();
     for r in rows {
         *by_state.entry(r.state.clone()).or_default() += 1;
         if r.overdue {
@@ -42,6 +44,9 @@ fn summarize(rows: &[CaseRow], stages: &[(String, Option<String>, NaiveDateTime)
         }
         if let Some(f) = data["conclusion"]["finding"].as_str() {
             *by_outcome.entry(f.to_string()).or_default() += 1;
+        }
+        if let Some(t @ ("due" | "overdue")) = data["talk"]["state"].as_str() {
+            *talks.entry(t.to_string()).or_default() += 1;
         }
     }
     // Time in a stage: from entering a state (the previous transition) to leaving it.
@@ -75,6 +80,7 @@ fn summarize(rows: &[CaseRow], stages: &[(String, Option<String>, NaiveDateTime)
         "by_state": by_state,
         "by_outcome": by_outcome,
         "overdue": overdue,
+        "talks": talks,
         "stage_durations": durations,
     })
 }

@@ -29,6 +29,7 @@ pub fn deadline_label(name: &str) -> (&'static str, &'static str) {
         "appeal_window_expired" => ("申诉期限", "appeal window ends"),
         "inquiry_overdue" => ("函询回复期限", "inquiry reply due"),
         "influence_end" => ("影响期", "influence period ends"),
+        "talk_overdue" => ("谈话期限", "follow-up talk due"),
         _ => ("期限", "deadline"),
     }
 }
@@ -135,6 +136,12 @@ impl Notifier {
                 "reminder",
                 format!("期限提醒：{zh} / reminder: {en}"),
                 vec![Subject, UnitContact],
+            ),
+            // The follow-up talk is held by the jurisdiction's investigators or the unit.
+            _ if name == "talk_overdue" => (
+                "reminder",
+                format!("期限提醒：{zh} / reminder: {en}"),
+                vec![Investigators, UnitContact],
             ),
             _ => (
                 "reminder",

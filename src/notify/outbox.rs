@@ -114,8 +114,29 @@ pub fn context(t: &Transition<'_>, rule: &Rule, rules: &Rules, recipient: &Recip
         let mut d = d.clone();
         let outcome = d["outcome"].as_str().unwrap_or_default().to_string();
         d["outcome_zh"] = json!(outcome_zh(&outcome));
+        if let Some(degree) = d["degree"].as_str() {
+            d["degree_zh"] = json!(match degree {
+                "lighter" => "从轻",
+                "reduced" => "减轻",
+                other => other,
+            });
+        }
         d
     });
+    // A follow-up talk still to be held.
+    let talk = records
+        .get("talk")
+        .filter(|t| matches!(t["state"].as_str(), Some("due" | "overdue")))
+        .map(|t| {
+            let mut t = t.clone();
+            if let Some(due) = t["due_at"]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            {
+                t["due_local"] = json!(at_local(due.with_timezone(&Utc)));
+            }
+            t
+        });
     let rectification = records
         .get("rectification")
         .filter(|r| r.is_object())
@@ -152,6 +173,7 @@ pub fn context(t: &Transition<'_>, rule: &Rule, rules: &Rules, recipient: &Recip
         "deadline": deadline,
         "decision": decision,
         "rectification": rectification,
+        "talk": talk,
         "link": t.link,
     })
 }

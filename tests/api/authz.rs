@@ -33,6 +33,7 @@ const ROLES: [(&str, &Person); 8] = [
 #[rustfmt::skip]
 const MATRIX: &[(&str, [u16; 8])] = &[
     // cadre, other cadre, unit admin, intake, investigator, outsider, reviewer, admin
+    ("GET /api/v1/cadres/{id}/record",                  [200, 404, 200, 200, 200, 404, 200, 200]),
     ("GET /api/v1/clarifications",                      [200, 200, 200, 200, 200, 200, 200, 200]),
     ("GET /api/v1/clarifications/{id}",                 [404, 404, 404, 200, 200, 404, 200, 200]),
     ("GET /api/v1/clarifications/{id} (disclosed)",     [200, 404, 200, 200, 200, 404, 200, 200]),
@@ -76,6 +77,8 @@ fn request(op: &str, ids: &Ids) -> (Method, String, Option<Value>) {
     };
     let id = if template.starts_with("/api/v1/outbox/") {
         &ids.outbox
+    } else if template.starts_with("/api/v1/cadres/") {
+        &ids.cadre
     } else {
         id
     };
@@ -123,6 +126,7 @@ struct Ids {
     exoneration: String,
     clarification: String,
     outbox: String,
+    cadre: String,
 }
 
 async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp) {
@@ -174,6 +178,7 @@ async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp
                 exoneration,
                 clarification,
                 outbox,
+                cadre: ZHANG.id.to_string(),
             };
             let (method, path, body) = request(op, &ids);
             let token = app.token(who);

@@ -16,6 +16,7 @@ both_backends!(
     refusals_name_their_reason_and_change_nothing,
     twenty_racing_triage_events_have_one_winner,
     the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdiction,
+    a_false_accuser_is_referred_from_a_dismissed_report_and_blacklisted_unseen,
 );
 
 const REPORTER_NAME: &str = "匿名者甲乙丙";
@@ -220,17 +221,41 @@ async fn an_unfounded_report_is_clarified_and_the_accuser_referred(app: TestApp)
         .act_in(CLA, &id, &SUN, json!({"event": "clarify", "methods": ["meeting_notice"], "scope": "全区干部大会", "date": "2026-12-01"}))
         .await;
     assert_eq!(c["state"], "clarified");
-    let c = app
-        .act_in(CLA, &id, &SUN, json!({"event": "refer_false_accusation", "category": "malicious_slander", "evidence": "举报人与当事人存在经济纠纷"}))
-        .await;
+    // An investigator refers the accuser (a reviewer may not: 403).
+    let refer = json!({"event": "refer_false_accusation", "category": "malicious_slander",
+                       "evidence": "举报人与当事人存在经济纠纷", "accuser": "reporter"});
+    let (s, _) = app.try_act_in(CLA, &id, &SUN, refer.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let c = app.act_in(CLA, &id, &CHEN, refer).await;
     assert_eq!(c["state"], "clarified");
     assert_eq!(c["referrals"][0]["category"], "malicious_slander");
+    assert_eq!(c["referrals"][0]["accuser"]["name"], REPORTER_NAME);
+    let seen = app.case_in(CLA, &id, &SUN).await;
     assert!(
-        c.get("reporter").is_none(),
-        "a reviewer never sees the reporter: {c}"
+        seen.get("reporter").is_none() && seen["referrals"][0].get("accuser").is_none(),
+        "a reviewer never sees the reporter or the accuser: {seen}"
     );
     app.act_in(CLA, &id, &SUN, json!({"event": "close", "reason": "办结"}))
         .await;
+    // The referral's outcome, after closing; no blacklist for slander.
+    let (s, v) = app
+        .try_act_in(CLA, &id, &SUN, json!({"event": "record_referral_outcome", "handling": "education", "blacklisted": true}))
+        .await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("blacklisted")),
+        "{v}"
+    );
+    let c = app
+        .act_in(CLA, &id, &SUN, json!({"event": "record_referral_outcome", "handling": "education", "blacklisted": false, "notes": "批评教育"}))
+        .await;
+    assert_eq!(
+        (
+            c["state"].as_str(),
+            c["referrals"][0]["outcome"]["handling"].as_str()
+        ),
+        (Some("closed"), Some("education"))
+    );
 }
 
 async fn a_substantiated_report_opens_a_linked_exoneration_case(app: TestApp) {
@@ -550,8 +575,15 @@ async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdicti
     let clarify =
         json!({"event": "clarify", "methods": ["talk"], "scope": "本单位", "date": "2026-12-01"});
     app.act_in(CLA, &id, &SUN, clarify).await;
-    let refer = json!({"event": "refer_false_accusation", "category": "false_accusation", "evidence": "证据"});
-    app.act_in(CLA, &id, &SUN, refer).await;
+    let refer = json!({"event": "refer_false_accusation", "category": "false_accusation", "evidence": "证据", "accuser": "reporter"});
+    app.act_in(CLA, &id, &CHEN, refer).await;
+    app.act_in(
+        CLA,
+        &id,
+        &SUN,
+        json!({"event": "record_referral_outcome", "handling": "discipline", "blacklisted": true}),
+    )
+    .await;
     app.act_in(CLA, &id, &SUN, json!({"event": "close", "reason": "办结"}))
         .await;
     let rows: Vec<rongcuo::db::models::OutboxRow> = app
@@ -622,4 +654,172 @@ async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdicti
         .unwrap();
     assert!(stored.body.starts_with("v1."), "stored answer sealed");
     assert!(!stored.body.contains(REPORTER_NAME) && !stored.body.contains(REPORTER_CONTACT));
+}
+
+const ACCUSER_NAME: &str = "诬告者丁戊";
+const ACCUSER_CONTACT: &str = "13700001111";
+
+/// Every view and every mail of every role: `needles` show exactly for `allowed`.
+async fn shown_only_to(app: &TestApp, id: &str, needles: &[&str], allowed: &[&Person]) {
+    let everyone = [
+        &ZHANG, &QIAN, &WANG, &LI, &CHEN, &ZHAO, &SUN, &ZHOU, &ADMIN, &WU,
+    ];
+    for who in everyone {
+        for path in [
+            format!("/api/v1/clarifications/{id}"),
+            format!("/api/v1/clarifications/{id}/transitions"),
+            "/api/v1/clarifications?limit=100".to_string(),
+            format!("/api/v1/cadres/{}/record", ZHANG.id),
+            "/api/v1/statistics".to_string(),
+        ] {
+            let r = app.get(&path, who).await;
+            let body = r.text().await.unwrap();
+            for needle in needles {
+                assert_eq!(
+                    body.contains(needle),
+                    allowed.iter().any(|p| p.id == who.id) && path.contains("clarifications"),
+                    "`{needle}` in {path} for {}: {body}",
+                    who.id
+                );
+            }
+        }
+    }
+    let rows: Vec<rongcuo::db::models::OutboxRow> = app
+        .db()
+        .read(|c| {
+            use diesel::prelude::*;
+            Ok::<_, rongcuo::db::DbError>(rongcuo::db::schema::outbox::table.load(c)?)
+        })
+        .await
+        .unwrap();
+    let raw = {
+        let id = id.to_string();
+        app.db()
+            .read(move |c| {
+                let case = rongcuo::db::repo::cases::find_by_id(c, &id)?.unwrap();
+                let rows = rongcuo::db::repo::transitions::list_for_case(c, &id)?;
+                Ok::<_, rongcuo::db::DbError>(format!(
+                    "{} {}",
+                    case.data,
+                    rows.iter().map(|r| r.payload.clone()).collect::<String>()
+                ))
+            })
+            .await
+            .unwrap()
+    };
+    for needle in needles {
+        assert!(!raw.contains(needle), "`{needle}` in clear at rest");
+        for r in &rows {
+            let all = format!("{} {} {}", r.subject, r.body_text, r.body_html);
+            assert!(
+                !all.contains(needle),
+                "`{needle}` mailed to {}",
+                r.recipient_email
+            );
+        }
+    }
+}
+
+/// Seeds 003 and 004 #12: a report dismissed as labelling, its reporter referred as a false
+/// accuser and put on the 失信 blacklist; another accuser identified otherwise. Neither
+/// identity reaches anyone but intake and the investigators, nor rests in clear.
+async fn a_false_accuser_is_referred_from_a_dismissed_report_and_blacklisted_unseen(app: TestApp) {
+    app.introduce(&[&ZHANG, &QIAN, &WANG, &CHEN, &ZHAO, &SUN, &ZHOU, &ADMIN, &WU])
+        .await;
+    let id = app.file_in(CLA, &LI, &report(true)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.act_in(
+        CLA,
+        &id,
+        &LI,
+        json!({"event": "propose_dismissal", "reason_code": "labeling", "explanation": "乱扣帽子"}),
+    )
+    .await;
+    app.act_in(CLA, &id, &SUN, json!({"event": "confirm_dismissal"}))
+        .await;
+    let refer = json!({"event": "refer_false_accusation", "category": "false_accusation",
+                       "evidence": "举报内容经查纯属捏造", "accuser": "reporter"});
+    let c = app.act_in(CLA, &id, &CHEN, refer.clone()).await;
+    assert_eq!(c["state"], "dismissed");
+    assert_eq!(
+        c["referrals"][0]["accuser"],
+        json!({"source": "reporter", "name": REPORTER_NAME, "contact": REPORTER_CONTACT})
+    );
+    let (s, _) = app.try_act_in(CLA, &id, &ZHAO, refer).await;
+    assert_eq!(s, StatusCode::CONFLICT, "one referral per case");
+    let c = app
+        .act_in(CLA, &id, &SUN, json!({"event": "record_referral_outcome", "handling": "discipline", "blacklisted": true, "notes": "列入失信黑名单"}))
+        .await;
+    assert_eq!(c["referrals"][0]["outcome"]["blacklisted"], true);
+    let (s, _) = app
+        .try_act_in(
+            CLA,
+            &id,
+            &SUN,
+            json!({"event": "record_referral_outcome", "handling": "none", "blacklisted": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "once");
+    app.act_in(CLA, &id, &SUN, json!({"event": "close", "reason": "办结"}))
+        .await;
+    shown_only_to(
+        &app,
+        &id,
+        &[REPORTER_NAME, REPORTER_CONTACT],
+        &[&LI, &CHEN, &ZHAO],
+    )
+    .await;
+
+    // An anonymous report has no reporter to name: the accuser is identified otherwise.
+    let anon = investigated_anonymously(&app).await;
+    let (s, v) = app
+        .try_act_in(CLA, &anon, &CHEN, json!({"event": "refer_false_accusation", "category": "rumour", "evidence": "e", "accuser": "reporter"}))
+        .await;
+    assert_eq!(
+        (s, v["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("accuser")),
+        "{v}"
+    );
+    let c = app
+        .act_in(
+            CLA,
+            &anon,
+            &CHEN,
+            json!({"event": "refer_false_accusation", "category": "rumour", "evidence": "网帖溯源",
+            "accuser": {"name": ACCUSER_NAME, "contact": ACCUSER_CONTACT}}),
+        )
+        .await;
+    assert_eq!(c["referrals"][0]["accuser"]["source"], "identified");
+    assert_eq!(c["referrals"][0]["accuser"]["name"], ACCUSER_NAME);
+    shown_only_to(
+        &app,
+        &anon,
+        &[ACCUSER_NAME, ACCUSER_CONTACT],
+        &[&LI, &CHEN, &ZHAO],
+    )
+    .await;
+}
+
+async fn investigated_anonymously(app: &TestApp) -> String {
+    let id = app.file_in(CLA, &LI, &report(false)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.act_in(
+        CLA,
+        &id,
+        &CHEN,
+        json!({"event": "open_investigation", "investigator_id": CHEN.id}),
+    )
+    .await;
+    app.act_in(
+        CLA,
+        &id,
+        &CHEN,
+        json!({"event": "conclude", "finding": "unfounded", "report": "查无实据"}),
+    )
+    .await;
+    id
 }

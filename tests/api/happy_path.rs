@@ -29,7 +29,7 @@ async fn inspection_before_tender_is_exonerated_rectified_and_closed(app: TestAp
     assert_eq!(location, format!("/api/v1/exonerations/{id}"));
     assert_eq!(case["state"], "filed");
     assert_eq!(case["version"], 1);
-    assert_eq!(case["catalogue_version"], "2026.1");
+    assert_eq!(case["catalogue_version"], "2026.2");
     assert_eq!(case["circumstances"][0]["code"], "sanming-1");
     assert!(
         case["circumstances"][0]["text"]
@@ -256,10 +256,12 @@ async fn mitigation_records_influence_period_and_appeal_window_closes_a_denial(a
     let id = case_in_deliberation(&app, &[]).await;
     let c = app
         .act(&id, &SUN, json!({"event": "decide", "outcome": "mitigate", "explanation": "确需追究责任，从轻处理",
-            "influence_period_months": 6, "rectification": {"requirements": "整改", "due_at": due_in_days(30)}}))
+            "degree": "lighter", "sanction": "admonishment",
+            "rectification": {"requirements": "整改", "due_at": due_in_days(30)}}))
         .await;
     assert_eq!(c["state"], "mitigated");
     assert_eq!(c["decision"]["influence_period_months"], 6);
+    assert_eq!(c["decision"]["sanction"]["text"], "诫勉");
     let ends = chrono::NaiveDate::parse_from_str(
         c["decision"]["influence_ends_on"].as_str().unwrap(),
         "%Y-%m-%d",
@@ -349,14 +351,18 @@ async fn overdue_rectification_is_referred_for_accountability(app: TestApp) {
         "rectification": {"requirements": "整改", "due_at": due_in_days(5)}}),
     )
     .await;
-    let (status, _) = app
+    let (status, body) = app
         .try_act(
             &id,
             &SUN,
-            json!({"event": "refer_accountability", "reason": "x"}),
+            json!({"event": "refer_accountability", "ground": "overdue", "reason": "x"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "not overdue yet");
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("ground")),
+        "not overdue yet: {body}"
+    );
     app.clock().advance(Duration::days(6));
     let r = app
         .state
@@ -388,11 +394,12 @@ async fn overdue_rectification_is_referred_for_accountability(app: TestApp) {
         .act(
             &id,
             &SUN,
-            json!({"event": "refer_accountability", "reason": "逾期未整改"}),
+            json!({"event": "refer_accountability", "ground": "overdue", "reason": "逾期未整改"}),
         )
         .await;
     assert_eq!(c["state"], "accountability");
     assert_eq!(c["accountability"]["by"], SUN.id);
+    assert_eq!(c["accountability"]["ground"], "overdue");
 }
 
 async fn withdraw_and_reject_end_cases(app: TestApp) {
@@ -597,6 +604,44 @@ async fn workflow_endpoint_serves_the_table_and_catalogues(app: TestApp) {
             .unwrap()
             .contains("三明")
     );
+    // Ningbo's audit rule, with its five conditions (五个看).
+    let ningbo = v["circumstances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "ningbo-audit")
+        .unwrap();
+    assert_eq!(ningbo["requires"].as_array().unwrap().len(), 5);
+    assert_eq!(ningbo["requires"][0]["code"], "policy_direction");
+    // The sanctions, as data, with their influence periods and promotion bars.
+    let sanction = |code: &str| {
+        v["sanctions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["code"] == code)
+            .cloned()
+            .unwrap_or_else(|| panic!("sanction {code}"))
+    };
+    assert_eq!(v["sanctions"].as_array().unwrap().len(), 13);
+    let demerit = sanction("demerit");
+    assert_eq!(
+        (
+            demerit["text"].as_str(),
+            demerit["influence_months"].as_i64(),
+            demerit["promotion_bar_months"].as_i64()
+        ),
+        (Some("记过"), Some(12), Some(12))
+    );
+    assert_eq!(sanction("criticism")["influence_months"], 0);
+    assert_eq!(sanction("admonishment")["promotion_bar_months"], 6);
+    let red_lines: Vec<&str> = v["red_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert!(red_lines.contains(&"knowing_violation") && red_lines.contains(&"law_violation"));
     let list: serde_json::Value = app
         .get("/api/v1/workflows", &ZHANG)
         .await

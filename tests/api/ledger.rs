@@ -183,9 +183,14 @@ async fn get(app: &TestApp, path: &str, who: &Person, accept: &str) -> reqwest::
 
 async fn the_ledger_lists_outcomes_influence_periods_and_open_rectifications(app: TestApp) {
     let zhang = case_in_deliberation(&app, &[]).await;
-    app.act(&zhang, &SUN, json!({"event": "decide", "outcome": "mitigate", "explanation": "从轻处理", "influence_period_months": 6,
-        "rectification": {"requirements": "整改", "due_at": due_in_days(20)}}))
-        .await;
+    app.act(
+        &zhang,
+        &SUN,
+        json!({"event": "decide", "outcome": "mitigate", "explanation": "从轻处理",
+        "degree": "lighter", "sanction": "admonishment",
+        "rectification": {"requirements": "整改", "due_at": due_in_days(20)}}),
+    )
+    .await;
     let mut other = filing();
     other["subject"] = json!({"id": QIAN.id, "name": QIAN.name, "email": QIAN.email(), "org": "anhui/hefei/finance", "position": "干部"});
     let qian = app.file(&QIAN, &other).await["id"]

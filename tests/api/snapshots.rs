@@ -76,7 +76,8 @@ async fn rendered_mails_match_their_snapshots() {
     .await;
     app.act(&id, &CHEN, findings("mitigate", &[])).await;
     app.act(&id, &SUN, json!({"event": "decide", "outcome": "mitigate", "explanation": "确需追究责任，依规从轻处理",
-        "influence_period_months": 6, "rectification": {"requirements": "补办招标并建立应急采购预案", "due_at": due_in_days(10)}}))
+        "degree": "reduced", "sanction": "demerit",
+        "rectification": {"requirements": "补办招标并建立应急采购预案", "due_at": due_in_days(10)}}))
         .await;
     app.clock().advance(Duration::days(11));
     app.state

@@ -21,6 +21,7 @@ crate::on_both_backends!(
     two_replicas_fire_each_timer_and_send_each_mail_once,
     a_timer_left_firing_by_a_dead_process_is_taken_up_after_its_lease,
     a_fast_rectification_keeps_the_appeal_window_across_a_restart,
+    a_follow_up_talk_not_held_in_time_is_flagged_and_its_holders_reminded,
 );
 
 const TIMERS_ON: &[(&str, &str)] = &[
@@ -274,6 +275,8 @@ async fn the_end_of_an_influence_period_is_announced_to_subject_and_unit(backend
     app.introduce(&[&WANG]).await;
     let mut extra = rect(5);
     extra["influence_period_months"] = json!(1);
+    extra["degree"] = json!("lighter");
+    extra["sanction"] = json!("criticism");
     let id = decided(&app, "mitigate", extra).await;
     assert!(summary(&timers(&app, &id).await).contains(&(
         "notice".into(),
@@ -296,10 +299,13 @@ async fn the_end_of_an_influence_period_is_announced_to_subject_and_unit(backend
     let mut who: Vec<&str> = notices.iter().map(|r| r.relation.as_str()).collect();
     who.sort();
     assert_eq!(who, ["subject", "unit_contact"]);
+    // Normal use again only after an assessment (seed 001 #15), not unconditionally.
     assert!(
         notices[0]
             .body_text
-            .contains("影响期满后，该同志可正常使用"),
+            .contains("经综合分析研判其思想、工作和表现")
+            && notices[0].body_text.contains("按程序予以正常使用")
+            && !notices[0].body_text.contains("该同志可正常使用"),
         "{}",
         notices[0].body_text
     );
@@ -410,7 +416,8 @@ async fn a_fast_rectification_keeps_the_appeal_window_across_a_restart(backend: 
     // Appealed and upheld before the verification: closed by the verification.
     let upheld = decided(&first, "mitigate", {
         let mut m = rect(10);
-        m["influence_period_months"] = json!(6);
+        m["degree"] = json!("lighter");
+        m["sanction"] = json!("admonishment");
         m
     })
     .await;
@@ -487,6 +494,73 @@ async fn a_fast_rectification_keeps_the_appeal_window_across_a_restart(backend: 
         .unwrap()
         .unwrap();
     assert_eq!((report.cases, report.breaks.len()), (3, 0));
+}
+
+/// 受到组织处理必谈: a sanctioning mitigation owes the cadre a talk within `talk_days`; the
+/// jurisdiction's investigators and the unit are reminded, and a talk not held in time is
+/// flagged (the case shows overdue) whatever state the case is in.
+async fn a_follow_up_talk_not_held_in_time_is_flagged_and_its_holders_reminded(backend: Backend) {
+    let app = spawn_app_with(backend, TIMERS_ON).await.unwrap();
+    app.introduce(&[&WANG, &ZHAO]).await;
+    let mut extra = rect(60);
+    extra["degree"] = json!("lighter");
+    extra["sanction"] = json!("warning");
+    let id = decided(&app, "mitigate", extra).await;
+    let names: Vec<(String, String)> = timers(&app, &id)
+        .await
+        .into_iter()
+        .filter(|t| t.name == "talk_overdue")
+        .map(|t| (t.kind, t.state))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("reminder".to_string(), "pending".to_string()),
+            ("event".to_string(), "pending".to_string())
+        ]
+    );
+    app.clock().advance(Duration::days(31));
+    eventually(30, "the talk flagged overdue", async || {
+        app.case(&id, &LI).await["talk"]["state"] == "overdue"
+    })
+    .await;
+    let c = app.case(&id, &LI).await;
+    assert_eq!(
+        (c["state"].as_str(), c["overdue"].as_bool()),
+        (Some("mitigated"), Some(true))
+    );
+    let mut reminded: Vec<String> = deadline_mail(&app, &id)
+        .await
+        .into_iter()
+        .filter(|r| r.subject.contains("谈话期限"))
+        .map(|r| r.relation)
+        .collect();
+    reminded.sort();
+    assert_eq!(
+        reminded,
+        ["investigator", "investigator", "unit_contact"],
+        "CHEN, ZHAO and the unit"
+    );
+    let overdue_mail: Vec<String> = app
+        .outbox(&id)
+        .await
+        .into_iter()
+        .filter(|(seq, _, _)| *seq == c["version"].as_i64().unwrap())
+        .map(|(_, relation, _)| relation)
+        .collect();
+    assert!(
+        overdue_mail.contains(&"unit_contact".to_string()),
+        "{overdue_mail:?}"
+    );
+    // Held late, it is still recorded, and the flag goes.
+    let held_on = app.clock().now().date_naive().to_string();
+    let c = app
+        .act(&id, &WANG, json!({"event": "record_talk", "held_on": held_on, "participants": ["王五"], "summary": "谈话"}))
+        .await;
+    assert_eq!(
+        (c["talk"]["state"].as_str(), c["overdue"].as_bool()),
+        (Some("held"), Some(false))
+    );
 }
 
 async fn two_replicas_fire_each_timer_and_send_each_mail_once(backend: Backend) {

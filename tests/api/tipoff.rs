@@ -64,6 +64,13 @@ async fn seen(
     (get, timeline, listed(all), listed(filtered), counted)
 }
 
+/// Whether case `id` is on ZHANG's record as `who` reads it.
+async fn on_record(app: &TestApp, id: &str, who: &Person) -> bool {
+    let path = format!("/api/v1/cadres/{}/record", ZHANG.id);
+    let v: Value = app.get(&path, who).await.json().await.unwrap();
+    v["cases"].as_array().unwrap().iter().any(|c| c["id"] == id)
+}
+
 const HIDDEN: (u16, u16, bool, bool, Option<u64>) = (404, 404, false, false, None);
 const SHOWN: (u16, u16, bool, bool, Option<u64>) = (200, 200, true, true, None);
 
@@ -93,6 +100,14 @@ async fn a_report_reaches_its_subject_when_the_organisation_turns_to_them(app: T
         .to_string();
     assert_eq!(app.case_in(CLA, &id, &LI).await["disclosed"], false);
     assert_eq!(seen(&app, &id, &ZHANG, &ZHANG).await, HIDDEN);
+    assert!(
+        !on_record(&app, &id, &ZHANG).await && !on_record(&app, &id, &WANG).await,
+        "not on their record"
+    );
+    assert!(
+        on_record(&app, &id, &SUN).await,
+        "on the record for those who handle it"
+    );
     let unit = (404, 404, false, false, Some(0));
     assert_eq!(seen(&app, &id, &WANG, &ZHANG).await, unit, "the unit admin");
     assert_eq!(
@@ -129,6 +144,7 @@ async fn a_report_reaches_its_subject_when_the_organisation_turns_to_them(app: T
         seen(&app, &id, &WANG, &ZHANG).await,
         (200, 200, true, true, Some(1))
     );
+    assert!(on_record(&app, &id, &ZHANG).await && on_record(&app, &id, &WANG).await);
     let relations = mailed(&app, &id).await;
     assert!(
         relations.contains(&"subject".to_string())

@@ -406,6 +406,19 @@ fn filtered(f: &ListFilter, org_filter: Subtree) -> BoxedCases<'static> {
         .limit(f.limit)
 }
 
+/// The newest `limit` cases about `subject_id`, of every workflow (a cadre's record).
+pub fn about_subject(
+    conn: &mut DbConnection,
+    subject_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<CaseRow>> {
+    cases::table
+        .filter(cases::subject_id.eq(subject_id.to_string()))
+        .order((cases::created_at.desc(), cases::id.desc()))
+        .limit(limit)
+        .load(conn)
+}
+
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     cases::table.select(count_star()).first(conn)
 }

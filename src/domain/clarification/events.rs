@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::records::{DismissReason, Finding, Method, ReferralCategory};
+use super::records::{DismissReason, Finding, Handling, Method, ReferralCategory};
 use crate::domain::common::{Nothing, Reason, Text};
 use crate::domain::workflow::{WorkflowApi, parse_payload};
 use crate::domain::{FieldError, Refusal};
@@ -56,11 +56,43 @@ pub struct Clarify {
     pub date: NaiveDate,
 }
 
+/// `"reporter"`: the report's reporter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TheReporter {
+    Reporter,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifiedAccuser {
+    pub name: Text,
+    pub contact: Text,
+}
+
+/// Who made the false accusation: the report's reporter, or someone identified otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AccuserBody {
+    Reporter(TheReporter),
+    Identified(IdentifiedAccuser),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReferFalseAccusation {
     pub category: ReferralCategory,
     pub evidence: Text,
+    pub accuser: AccuserBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordReferralOutcome {
+    pub handling: Handling,
+    pub blacklisted: bool,
+    #[serde(default)]
+    pub notes: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +109,7 @@ pub enum Event {
     OpenExoneration,
     Clarify(Clarify),
     ReferFalseAccusation(ReferFalseAccusation),
+    RecordReferralOutcome(RecordReferralOutcome),
     Close(Reason),
 }
 
@@ -94,6 +127,7 @@ pub fn api(api: WorkflowApi) -> WorkflowApi {
         .event::<Nothing>("open_exoneration")
         .event::<Clarify>("clarify")
         .event::<ReferFalseAccusation>("refer_false_accusation")
+        .event::<RecordReferralOutcome>("record_referral_outcome")
         .event::<Reason>("close")
 }
 
@@ -130,7 +164,22 @@ impl Event {
                 }
                 Event::Clarify(p)
             }
-            "refer_false_accusation" => Event::ReferFalseAccusation(parse_payload(body)?),
+            "refer_false_accusation" => {
+                if let Some(accuser) = body.get("accuser")
+                    && serde_json::from_value::<AccuserBody>(accuser.clone()).is_err()
+                {
+                    return Err(Refusal::invalid(
+                        "accuser",
+                        "`\"reporter\"` (the report's reporter) or {\"name\", \"contact\"} of an accuser identified otherwise",
+                    ));
+                }
+                Event::ReferFalseAccusation(parse_payload(body)?)
+            }
+            "record_referral_outcome" => {
+                let mut p: RecordReferralOutcome = parse_payload(body)?;
+                p.notes = p.notes.trim().to_string();
+                Event::RecordReferralOutcome(p)
+            }
             "close" => Event::Close(parse_payload(body)?),
             other => {
                 return Err(Refusal::invalid(
@@ -160,6 +209,7 @@ impl Event {
             Event::OpenExoneration => "open_exoneration",
             Event::Clarify(_) => "clarify",
             Event::ReferFalseAccusation(_) => "refer_false_accusation",
+            Event::RecordReferralOutcome(_) => "record_referral_outcome",
             Event::Close(_) => "close",
         }
     }
@@ -175,7 +225,12 @@ impl Event {
             Event::OpenInvestigation(p) => serde_json::to_value(p),
             Event::Conclude(p) => serde_json::to_value(p),
             Event::Clarify(p) => serde_json::to_value(p),
-            Event::ReferFalseAccusation(p) => serde_json::to_value(p),
+            // The accuser is recorded sealed by the workflow, never in clear.
+            Event::ReferFalseAccusation(p) => Ok(serde_json::json!({
+                "category": p.category,
+                "evidence": p.evidence,
+            })),
+            Event::RecordReferralOutcome(p) => serde_json::to_value(p),
             Event::Close(p) => serde_json::to_value(p),
             Event::InquiryOverdue | Event::OpenExoneration | Event::ConfirmDismissal => {
                 Ok(Value::Object(Default::default()))

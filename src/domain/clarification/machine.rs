@@ -6,7 +6,8 @@ use statig::prelude::*;
 
 use super::events::Event;
 use super::records::{
-    Acceptance, Clarification, Conclusion, Dismissal, Finding, Inquiry, Records, Referral,
+    Acceptance, Accuser, Clarification, Conclusion, DismissReason, Dismissal, Finding, Inquiry,
+    Records, Referral, ReferralCategory, ReferralOutcome,
 };
 use crate::domain::Refusal;
 use crate::domain::common::{Material, Note};
@@ -20,6 +21,8 @@ pub struct Ctx {
     pub overdue: bool,
     /// Set by `open_exoneration`: the engine files the linked Workflow A case.
     pub spawn_exoneration: bool,
+    /// The sealed accuser `refer_false_accusation` names (sealed by the workflow).
+    pub accuser: Option<Accuser>,
     pub refusal: Option<Refusal>,
     state: &'static str,
 }
@@ -33,6 +36,7 @@ impl Ctx {
             investigator_id: None,
             overdue: false,
             spawn_exoneration: false,
+            accuser: None,
             refusal: None,
             state: "received",
         }
@@ -55,6 +59,33 @@ impl Ctx {
             Err(r) => self.refuse(r),
         }
     }
+
+    /// How the referred accuser was dealt with: once; a blacklisting only for 诬告陷害.
+    fn record_referral_outcome(&mut self, event: &Event) -> Outcome<State> {
+        let Event::RecordReferralOutcome(p) = event else {
+            return Super;
+        };
+        self.guarded(event, |c| {
+            let (actor, now) = (c.actor_id.clone(), c.now);
+            let Some(referral) = c.records.referrals.last_mut() else {
+                return Handled;
+            };
+            if p.blacklisted && referral.category != ReferralCategory::FalseAccusation {
+                return c.refuse(Refusal::invalid(
+                    "blacklisted",
+                    "only a false accusation (诬告陷害) puts the accuser on the 失信 blacklist",
+                ));
+            }
+            referral.outcome = Some(ReferralOutcome {
+                handling: p.handling,
+                blacklisted: p.blacklisted,
+                notes: p.notes.clone(),
+                by: actor,
+                at: now,
+            });
+            Handled
+        })
+    }
 }
 
 /// Conditions beyond the state, shared with `available_events`.
@@ -70,6 +101,26 @@ pub fn precondition(event: &str, records: &Records, now: DateTime<Utc>) -> Resul
                 i.due_at.to_rfc3339()
             ))),
             None => Err(Refusal::Conflict("no inquiry letter was sent".into())),
+        },
+        "refer_false_accusation" if !records.referrals.is_empty() => Err(Refusal::Conflict(
+            "the accuser of this report is already referred (one referral per case)".into(),
+        )),
+        "refer_false_accusation"
+            if records
+                .dismissal
+                .as_ref()
+                .is_some_and(|d| d.reason_code == DismissReason::UnclearLeads) =>
+        {
+            Err(Refusal::Conflict(
+                "a report dismissed for unclear leads names no false accuser".into(),
+            ))
+        }
+        "record_referral_outcome" => match records.referrals.last() {
+            Some(r) if r.outcome.is_none() => Ok(()),
+            Some(_) => Err(Refusal::Conflict(
+                "the referral's outcome is already recorded".into(),
+            )),
+            None => Err(Refusal::Conflict("no accuser was referred".into())),
         },
         "open_exoneration" if records.linked_case_id.is_some() => Err(Refusal::Conflict(format!(
             "an exoneration case is already linked: {}",
@@ -249,19 +300,26 @@ impl ClarificationCase {
         }
     }
 
-    /// The cadre was wrongly accused: the accuser may be referred.
+    /// The cadre was wrongly accused (or the report dismissed as labelling or speculation):
+    /// the accuser may be referred, once, and the referral's outcome recorded.
     #[superstate(superstate = "closable")]
     fn referable(context: &mut Ctx, event: &Event) -> Outcome<State> {
         match event {
-            Event::ReferFalseAccusation(p) => {
-                context.records.referrals.push(Referral {
+            Event::ReferFalseAccusation(p) => context.guarded(event, |c| {
+                let Some(accuser) = c.accuser.take() else {
+                    return c.refuse(Refusal::invalid("accuser", "name the accuser"));
+                };
+                c.records.referrals.push(Referral {
                     category: p.category,
                     evidence: p.evidence.0.clone(),
-                    by: context.actor_id.clone(),
-                    at: context.now,
+                    by: c.actor_id.clone(),
+                    at: c.now,
+                    accuser: Some(accuser),
+                    outcome: None,
                 });
                 Handled
-            }
+            }),
+            Event::RecordReferralOutcome(_) => context.record_referral_outcome(event),
             _ => Super,
         }
     }
@@ -284,7 +342,7 @@ impl ClarificationCase {
         }
     }
 
-    #[state(superstate = "closable")]
+    #[state(superstate = "referable")]
     fn dismissed(event: &Event) -> Outcome<State> {
         let _ = event;
         Super
@@ -319,10 +377,13 @@ impl ClarificationCase {
         Super
     }
 
+    /// A referral made before closing is still followed up.
     #[state(superstate = "any")]
-    fn closed(event: &Event) -> Outcome<State> {
-        let _ = event;
-        Super
+    fn closed(context: &mut Ctx, event: &Event) -> Outcome<State> {
+        match event {
+            Event::RecordReferralOutcome(_) => context.record_referral_outcome(event),
+            _ => Super,
+        }
     }
 }
 

@@ -10,13 +10,16 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use self::events::AccuserBody;
 use self::events::Event;
 use self::machine::Ctx;
-use self::records::{Allegation, Channel, Records, Reporter, SealedReporter};
+use self::records::{
+    Accuser, AccuserSource, Allegation, Channel, Records, Reporter, SealedReporter,
+};
 use super::common::Text;
 use super::workflow::{
-    Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerSpec, Workflow,
-    WorkflowApi, WorkflowDef, check_investigator, filing_subject, parse_payload,
+    Applicant, Case, CaseOutcome, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerSpec,
+    Workflow, WorkflowApi, WorkflowDef, check_investigator, filing_subject, parse_payload,
 };
 use super::{Actor, FieldError, Refusal, Role};
 use crate::seal::Sealer;
@@ -125,11 +128,18 @@ pub static DEF: WorkflowDef = WorkflowDef {
             carries: "methods (talk, meeting_notice, written_notice), scope, date (澄清正名)",
         },
         Row {
-            from: &["unfounded", "cleared", "clarified"],
+            from: &["unfounded", "cleared", "clarified", "dismissed"],
             event: "refer_false_accusation",
             to: &[SAME],
+            parties: &[INVESTIGATOR],
+            carries: "category (false_accusation, malicious_slander, rumour), evidence, accuser (\"reporter\" or {name, contact}, sealed); once; not after a dismissal for unclear leads",
+        },
+        Row {
+            from: &["unfounded", "cleared", "clarified", "dismissed", "closed"],
+            event: "record_referral_outcome",
+            to: &[SAME],
             parties: &[REVIEWER],
-            carries: "category (false_accusation, malicious_slander, rumour), evidence",
+            carries: "handling (none, education, discipline, criminal), blacklisted (false_accusation only), notes; once",
         },
         Row {
             from: &[
@@ -204,6 +214,20 @@ impl Clarification {
                 || actor.acts_as_staff(Role::Investigator, &case.subject.org))
     }
 
+    /// A sealed identity (a reporter's or an accuser's) opened: `{"name", "contact"}`, or
+    /// `{"sealed": true, "error"}` when the configured key cannot open it.
+    fn open_identity(&self, case: &Case, sealed: &str) -> Value {
+        match self
+            .sealer
+            .open(&case.id, sealed)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Reporter>(&b).ok())
+        {
+            Some(r) => json!({"name": r.name, "contact": r.contact}),
+            None => json!({"sealed": true, "error": "cannot be opened with the configured key"}),
+        }
+    }
+
     /// Replaces a sealed reporter by its clear form for those who may see it, and removes it
     /// for everyone else.
     fn reveal_or_remove(&self, case: &Case, actor: &Actor, holder: &mut Value) {
@@ -219,19 +243,66 @@ impl Clarification {
             .map(str::to_string);
         let clear = match sealed {
             None => json!({"anonymous": true}),
-            Some(s) => match self
-                .sealer
-                .open(&case.id, &s)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Reporter>(&b).ok())
-            {
-                Some(r) => json!({"name": r.name, "contact": r.contact, "anonymous": false}),
-                None => {
-                    json!({"sealed": true, "error": "cannot be opened with the configured key"})
+            Some(s) => {
+                let mut clear = self.open_identity(case, &s);
+                if clear.get("name").is_some() {
+                    clear["anonymous"] = json!(false);
                 }
-            },
+                clear
+            }
         };
         map.insert("reporter".into(), clear);
+    }
+
+    /// The same for a referral's accuser (`{"source", "sealed"}`), seen as the reporter is.
+    fn reveal_or_remove_accuser(&self, case: &Case, actor: &Actor, holder: &mut Value) {
+        let Value::Object(map) = holder else { return };
+        if !Self::may_see_reporter(actor, case) {
+            map.remove("accuser");
+            return;
+        }
+        let Some(accuser) = map.get("accuser") else {
+            return;
+        };
+        let source = accuser.get("source").cloned().unwrap_or(Value::Null);
+        let sealed = accuser
+            .get("sealed")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut clear = self.open_identity(case, sealed);
+        clear["source"] = source;
+        map.insert("accuser".into(), clear);
+    }
+
+    /// The accuser a referral names, sealed: the report's own sealed reporter, or the
+    /// identity given, sealed like it (422 on `accuser` for an anonymous report's reporter).
+    fn seal_accuser(&self, case: &Case, accuser: &AccuserBody) -> Result<Accuser, Refusal> {
+        match accuser {
+            AccuserBody::Reporter(_) => match Self::records(case)?.reporter {
+                Some(r) => Ok(Accuser {
+                    source: AccuserSource::Reporter,
+                    sealed: r.sealed,
+                }),
+                None => Err(Refusal::invalid(
+                    "accuser",
+                    "the report is anonymous: identify the accuser as {\"name\", \"contact\"}",
+                )),
+            },
+            AccuserBody::Identified(who) => {
+                let clear = serde_json::to_vec(&Reporter {
+                    name: who.name.0.clone(),
+                    contact: who.contact.0.clone(),
+                })
+                .map_err(|e| Refusal::Unavailable(e.to_string()))?;
+                Ok(Accuser {
+                    source: AccuserSource::Identified,
+                    sealed: self
+                        .sealer
+                        .seal(&case.id, &clear)
+                        .map_err(Refusal::Unavailable)?,
+                })
+            }
+        }
     }
 }
 
@@ -258,6 +329,7 @@ impl Workflow for Clarification {
                 {"code": "meeting_notice", "text": "会议通报"},
                 {"code": "written_notice", "text": "书面通知"},
             ],
+            "referral_handling": ["none", "education", "discipline", "criminal"],
             "referral_categories": [
                 {"code": "false_accusation", "text": "诬告陷害"},
                 {"code": "malicious_slander", "text": "恶意中伤"},
@@ -446,6 +518,13 @@ impl Workflow for Clarification {
         let mut ctx = Ctx::new(&actor.id, now, Self::records(case)?);
         ctx.investigator_id = case.investigator_id.clone();
         ctx.overdue = case.overdue;
+        let mut payload = ev.payload();
+        if let Event::ReferFalseAccusation(p) = &ev {
+            let accuser = self.seal_accuser(case, &p.accuser)?;
+            payload["accuser"] =
+                serde_json::to_value(&accuser).map_err(|e| Refusal::Unavailable(e.to_string()))?;
+            ctx.accuser = Some(accuser);
+        }
         let to = machine::step(&case.state, &ev, &mut ctx)?;
         Ok(Step {
             to: to.to_string(),
@@ -454,9 +533,30 @@ impl Workflow for Clarification {
             investigator_id: ctx.investigator_id,
             decider_id: case.decider_id.clone(),
             overdue: ctx.overdue,
-            payload: ev.payload(),
+            payload,
             spawn: ctx.spawn_exoneration.then_some("exoneration"),
         })
+    }
+
+    /// A report's outcome is its finding (or `cleared`, `dismissed`); it sanctions nobody.
+    fn outcome(&self, case: &Case) -> CaseOutcome {
+        let Ok(r) = Self::records(case) else {
+            return CaseOutcome::default();
+        };
+        let outcome = match (&r.conclusion, &r.acceptance, &r.dismissal) {
+            (Some(c), _, _) => serde_json::to_value(c.finding)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string)),
+            (None, Some(_), _) => Some("cleared".to_string()),
+            (None, None, Some(_)) if case.state != "dismissal_proposed" => {
+                Some("dismissed".to_string())
+            }
+            _ => None,
+        };
+        CaseOutcome {
+            outcome,
+            ..CaseOutcome::default()
+        }
     }
 
     /// The cadre learns of a report when the organisation turns to them (an inquiry letter)
@@ -470,11 +570,18 @@ impl Workflow for Clarification {
 
     fn redact_records(&self, case: &Case, actor: &Actor, records: &mut Value) {
         self.reveal_or_remove(case, actor, records);
+        if let Some(Value::Array(referrals)) = records.get_mut("referrals") {
+            for referral in referrals {
+                self.reveal_or_remove_accuser(case, actor, referral);
+            }
+        }
     }
 
     fn redact_payload(&self, case: &Case, actor: &Actor, event: &str, payload: &mut Value) {
-        if event == "create" {
-            self.reveal_or_remove(case, actor, payload);
+        match event {
+            "create" => self.reveal_or_remove(case, actor, payload),
+            "refer_false_accusation" => self.reveal_or_remove_accuser(case, actor, payload),
+            _ => {}
         }
     }
 }

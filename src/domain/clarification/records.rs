@@ -139,12 +139,70 @@ pub enum ReferralCategory {
     Rumour,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccuserSource {
+    /// The report's own reporter.
+    Reporter,
+    /// Someone identified otherwise.
+    Identified,
+}
+
+/// The accuser a referral names, sealed like the reporter (see `seal.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Accuser {
+    pub source: AccuserSource,
+    pub sealed: String,
+}
+
+/// What intake and the jurisdiction's investigators see in place of the sealed accuser
+/// (everyone else sees no `accuser`).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct AccuserView {
+    pub source: AccuserSource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How the referred accuser was dealt with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Handling {
+    None,
+    Education,
+    Discipline,
+    Criminal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReferralOutcome {
+    pub handling: Handling,
+    /// Put on the 失信 blacklist (only for `false_accusation`, seeds 003 and 004 #12).
+    pub blacklisted: bool,
+    pub notes: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// 诬告陷害 etc. referred for handling (seed 004 #12), once per case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Referral {
     pub category: ReferralCategory,
     pub evidence: String,
     pub by: String,
     pub at: DateTime<Utc>,
+    /// Absent on referrals made before accusers were named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<AccuserView>)]
+    pub accuser: Option<Accuser>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ReferralOutcome>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

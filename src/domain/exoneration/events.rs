@@ -4,7 +4,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::records::{AppealResult, DecisionOutcome, Elements, RedLine};
+use std::collections::BTreeMap;
+
+use super::records::{
+    AppealResult, ConditionFinding, DecisionOutcome, Degree, ELEMENT_NAMES, Elements, Finding,
+    Ground, RedLine,
+};
 use crate::domain::workflow::{WorkflowApi, parse_payload};
 use crate::domain::{FieldError, Refusal};
 
@@ -37,6 +42,13 @@ pub struct SubmitFindings {
     pub recommendation: DecisionOutcome,
     #[serde(default)]
     pub notes: String,
+    /// Replaces the circumstance codes the case cites (how an ex-officio case gets its
+    /// codes); audited with the findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circumstances: Option<Vec<String>>,
+    /// Whether each condition of the cited entries that declare `requires` holds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, ConditionFinding>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -53,8 +65,18 @@ pub struct Decide {
     pub explanation: Text,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rectification: Option<RectificationOrder>,
+    /// Mitigate: 从轻 or 减轻.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degree: Option<Degree>,
+    /// Mitigate: a code of the sanctions catalogue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sanction: Option<String>,
+    /// Mitigate: longer than the sanction's, up to 60; left out, the sanction's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub influence_period_months: Option<u32>,
+    /// Exonerate: why, for each unfavourable element of the findings.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, Text>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -92,10 +114,51 @@ pub struct DecideAppeal {
     pub explanation: Text,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<DecisionOutcome>,
+    /// A revision to exonerate or mitigate: left out only to keep a verified one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rectification: Option<RectificationOrder>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degree: Option<Degree>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sanction: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub influence_period_months: Option<u32>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, Text>,
+}
+
+impl DecideAppeal {
+    /// A revision's new outcome as a decision, to be tested and recorded like one.
+    pub fn as_decision(&self) -> Option<Decide> {
+        Some(Decide {
+            outcome: self.outcome?,
+            explanation: self.explanation.clone(),
+            rectification: self.rectification.clone(),
+            degree: self.degree,
+            sanction: self.sanction.clone(),
+            influence_period_months: self.influence_period_months,
+            overrides: self.overrides.clone(),
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferAccountability {
+    pub ground: Ground,
+    pub reason: Text,
+    /// Required for `refused`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Text>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordTalk {
+    pub held_on: chrono::NaiveDate,
+    #[schema(min_items = 1)]
+    pub participants: Vec<Text>,
+    pub summary: Text,
 }
 
 /// Every event of Workflow A.
@@ -113,12 +176,14 @@ pub enum Event {
     VerifyRectification(Verify),
     RectificationOverdue,
     ExtendRectification(Extend),
-    ReferAccountability(Reason),
+    ReferAccountability(ReferAccountability),
     Appeal(AppealBody),
     DecideAppeal(DecideAppeal),
     Close(Reason),
     AppealWindowExpired,
     WaiveAppeal,
+    RecordTalk(RecordTalk),
+    TalkOverdue,
     Withdraw(Reason),
 }
 
@@ -131,47 +196,109 @@ fn future(field: &str, at: &DateTime<Utc>, now: DateTime<Utc>, errors: &mut Vec<
     }
 }
 
-/// Checks what an outcome must carry: exonerate and mitigate a rectification order,
-/// mitigate an influence period, deny neither. A revision on appeal may leave the order out
-/// (`revising`): the machine keeps a verified one or refuses.
+/// Checks what an outcome must carry, from the payload alone: exonerate and mitigate a
+/// rectification order (a revision on appeal may leave it out to keep a verified one: the
+/// machine decides), mitigate its degree and sanction, exonerate alone overrides of
+/// elements; what an outcome does not carry must be absent.
 fn check_outcome_carries(
-    outcome: DecisionOutcome,
-    rectification: &Option<RectificationOrder>,
-    influence: Option<u32>,
+    d: &Decide,
     revising: bool,
     now: DateTime<Utc>,
     errors: &mut Vec<FieldError>,
 ) {
-    match (outcome, rectification) {
-        (DecisionOutcome::Deny, Some(_)) => {
-            errors.push(FieldError::new("rectification", "a denial carries no rectification order"))
+    use DecisionOutcome::*;
+    let mut absent = |present: bool, field: &str, why: &str| {
+        if present {
+            errors.push(FieldError::new(field, why));
         }
-        (DecisionOutcome::Exonerate | DecisionOutcome::Mitigate, None) if revising => {}
-        (DecisionOutcome::Exonerate | DecisionOutcome::Mitigate, None) => errors.push(FieldError::new(
+    };
+    absent(
+        d.outcome == Deny && d.rectification.is_some(),
+        "rectification",
+        "a denial carries no rectification order",
+    );
+    absent(
+        d.outcome != Mitigate && d.degree.is_some(),
+        "degree",
+        "only a mitigation has a degree",
+    );
+    absent(
+        d.outcome != Mitigate && d.sanction.is_some(),
+        "sanction",
+        "only a mitigation carries a sanction",
+    );
+    absent(
+        d.outcome != Mitigate && d.influence_period_months.is_some(),
+        "influence_period_months",
+        "only a mitigation carries an influence period",
+    );
+    absent(
+        d.outcome != Exonerate && !d.overrides.is_empty(),
+        "overrides",
+        "only an exoneration overrides unfavourable elements",
+    );
+    match &d.rectification {
+        Some(order) => future("rectification.due_at", &order.due_at, now, errors),
+        None if d.outcome != Deny && !revising => errors.push(FieldError::new(
             "rectification",
             "exonerate and mitigate carry a rectification order: {\"requirements\", \"due_at\"}",
         )),
-        (_, Some(order)) => future("rectification.due_at", &order.due_at, now, errors),
-        _ => {}
+        None => {}
     }
-    match (outcome, influence) {
-        (DecisionOutcome::Mitigate, None) => errors.push(FieldError::new(
-            "influence_period_months",
-            "mitigate carries the influence period",
-        )),
-        (DecisionOutcome::Mitigate, Some(m)) if m == 0 || m > MAX_INFLUENCE_MONTHS => {
+    if d.outcome == Mitigate {
+        if d.degree.is_none() {
+            errors.push(FieldError::new(
+                "degree",
+                "a mitigation is `lighter` (从轻) or `reduced` (减轻)",
+            ));
+        }
+        if d.sanction.is_none() {
+            errors.push(FieldError::new(
+                "sanction",
+                "a mitigation names its sanction, a code of the sanctions catalogue",
+            ));
+        }
+        if d.influence_period_months
+            .is_some_and(|m| m > MAX_INFLUENCE_MONTHS)
+        {
             errors.push(FieldError::new(
                 "influence_period_months",
-                format!("must be between 1 and {MAX_INFLUENCE_MONTHS}"),
-            ))
+                format!("must be at most {MAX_INFLUENCE_MONTHS}"),
+            ));
         }
-        (DecisionOutcome::Exonerate | DecisionOutcome::Deny, Some(_)) => {
+    }
+    for key in d.overrides.keys() {
+        if !ELEMENT_NAMES.contains(&key.as_str()) {
             errors.push(FieldError::new(
-                "influence_period_months",
-                "only a mitigation carries an influence period",
-            ))
+                format!("overrides.{key}"),
+                format!(
+                    "not an element; the elements are {}",
+                    ELEMENT_NAMES.join(", ")
+                ),
+            ));
         }
-        _ => {}
+    }
+}
+
+/// The six elements and the red lines describe the same facts (seed 004 #11): a motive of
+/// private gain is the `personal_gain` red line, a violation of discipline or law the
+/// `law_violation` one.
+fn check_elements_agree(p: &SubmitFindings, errors: &mut Vec<FieldError>) {
+    let pairs = [
+        (&p.elements.motive, "motive", RedLine::PersonalGain),
+        (&p.elements.nature, "nature", RedLine::LawViolation),
+    ];
+    for (element, name, red_line) in pairs {
+        if element.finding == Finding::Unfavourable && !p.red_lines.contains(&red_line) {
+            errors.push(FieldError::new(
+                "red_lines",
+                format!(
+                    "an unfavourable `{name}` is the red line `{}` ({}): record it, or find `{name}` otherwise",
+                    red_line.code(),
+                    red_line.text()
+                ),
+            ));
+        }
     }
 }
 
@@ -196,11 +323,12 @@ pub fn api(api: WorkflowApi) -> WorkflowApi {
         .event::<Report>("submit_rectification")
         .event::<Verify>("verify_rectification")
         .event::<Extend>("extend_rectification")
-        .event::<Reason>("refer_accountability")
+        .event::<ReferAccountability>("refer_accountability")
         .event::<AppealBody>("appeal")
         .event::<DecideAppeal>("decide_appeal")
         .event::<Reason>("close")
         .event::<Nothing>("waive_appeal")
+        .event::<RecordTalk>("record_talk")
         .event::<Reason>("withdraw")
 }
 
@@ -228,6 +356,13 @@ impl Event {
                     seen.push(*r);
                     new
                 });
+                check_elements_agree(&p, &mut errors);
+                if p.circumstances.as_ref().is_some_and(Vec::is_empty) {
+                    errors.push(FieldError::new(
+                        "circumstances",
+                        "cite at least one circumstance code of the catalogue, or leave it out",
+                    ));
+                }
                 if !p.red_lines.is_empty() && p.recommendation != DecisionOutcome::Deny {
                     errors.push(FieldError::new(
                         "recommendation",
@@ -242,14 +377,7 @@ impl Event {
             "return_for_investigation" => Event::ReturnForInvestigation(parse_payload(body)?),
             "decide" => {
                 let p: Decide = parse_payload(body)?;
-                check_outcome_carries(
-                    p.outcome,
-                    &p.rectification,
-                    p.influence_period_months,
-                    false,
-                    now,
-                    &mut errors,
-                );
+                check_outcome_carries(&p, false, now, &mut errors);
                 Event::Decide(p)
             }
             "submit_rectification" => Event::SubmitRectification(parse_payload(body)?),
@@ -277,41 +405,46 @@ impl Event {
                 future("due_at", &p.due_at, now, &mut errors);
                 Event::ExtendRectification(p)
             }
-            "refer_accountability" => Event::ReferAccountability(parse_payload(body)?),
+            "refer_accountability" => {
+                let p: ReferAccountability = parse_payload(body)?;
+                if p.ground == Ground::Refused && p.evidence.is_none() {
+                    errors.push(FieldError::new(
+                        "evidence",
+                        "a refusal to rectify is referred with its evidence",
+                    ));
+                }
+                Event::ReferAccountability(p)
+            }
             "appeal" => Event::Appeal(parse_payload(body)?),
             "decide_appeal" => {
                 let p: DecideAppeal = parse_payload(body)?;
-                match (p.result, p.outcome) {
-                    (AppealResult::Revise, Some(outcome)) => check_outcome_carries(
-                        outcome,
-                        &p.rectification,
-                        p.influence_period_months,
-                        true,
-                        now,
-                        &mut errors,
-                    ),
+                match (p.result, p.as_decision()) {
+                    (AppealResult::Revise, Some(d)) => {
+                        check_outcome_carries(&d, true, now, &mut errors)
+                    }
                     (AppealResult::Revise, None) => errors.push(FieldError::new(
                         "outcome",
                         "a revision names the new outcome",
                     )),
                     (_, _) => {
-                        if p.outcome.is_some() {
-                            errors.push(FieldError::new(
-                                "outcome",
-                                "only `revise` carries an outcome",
-                            ));
-                        }
-                        if p.rectification.is_some() {
-                            errors.push(FieldError::new(
-                                "rectification",
-                                "only `revise` carries a rectification order",
-                            ));
-                        }
-                        if p.influence_period_months.is_some() {
-                            errors.push(FieldError::new(
+                        let carried = [
+                            ("outcome", p.outcome.is_some()),
+                            ("rectification", p.rectification.is_some()),
+                            ("degree", p.degree.is_some()),
+                            ("sanction", p.sanction.is_some()),
+                            (
                                 "influence_period_months",
-                                "only `revise` carries an influence period",
-                            ));
+                                p.influence_period_months.is_some(),
+                            ),
+                            ("overrides", !p.overrides.is_empty()),
+                        ];
+                        for (field, present) in carried {
+                            if present {
+                                errors.push(FieldError::new(
+                                    field,
+                                    format!("only `revise` carries `{field}`"),
+                                ));
+                            }
                         }
                     }
                 }
@@ -322,6 +455,20 @@ impl Event {
                 parse_payload::<Nothing>(body).map(|_| Event::AppealWindowExpired)?
             }
             "waive_appeal" => parse_payload::<Nothing>(body).map(|_| Event::WaiveAppeal)?,
+            "record_talk" => {
+                let p: RecordTalk = parse_payload(body)?;
+                if p.participants.is_empty() {
+                    errors.push(FieldError::new(
+                        "participants",
+                        "name who took part in the talk",
+                    ));
+                }
+                if p.held_on > now.date_naive() {
+                    errors.push(FieldError::new("held_on", "must not be in the future"));
+                }
+                Event::RecordTalk(p)
+            }
+            "talk_overdue" => parse_payload::<Nothing>(body).map(|_| Event::TalkOverdue)?,
             "withdraw" => Event::Withdraw(parse_payload(body)?),
             other => {
                 return Err(Refusal::invalid(
@@ -353,6 +500,8 @@ impl Event {
             Event::Close(_) => "close",
             Event::AppealWindowExpired => "appeal_window_expired",
             Event::WaiveAppeal => "waive_appeal",
+            Event::RecordTalk(_) => "record_talk",
+            Event::TalkOverdue => "talk_overdue",
             Event::Withdraw(_) => "withdraw",
         }
     }
@@ -364,10 +513,11 @@ impl Event {
             Event::Supplement(p) => serde_json::to_value(p),
             Event::RejectIntake(p)
             | Event::ReturnForInvestigation(p)
-            | Event::ReferAccountability(p)
             | Event::Close(p)
             | Event::Withdraw(p) => serde_json::to_value(p),
             Event::Accept(p) => serde_json::to_value(p),
+            Event::ReferAccountability(p) => serde_json::to_value(p),
+            Event::RecordTalk(p) => serde_json::to_value(p),
             Event::SubmitFindings(p) => serde_json::to_value(p),
             Event::Decide(p) => serde_json::to_value(p),
             Event::SubmitRectification(p) => serde_json::to_value(p),
@@ -378,7 +528,8 @@ impl Event {
             Event::SupplementOverdue
             | Event::RectificationOverdue
             | Event::AppealWindowExpired
-            | Event::WaiveAppeal => Ok(Value::Object(Default::default())),
+            | Event::WaiveAppeal
+            | Event::TalkOverdue => Ok(Value::Object(Default::default())),
         };
         v.unwrap_or(Value::Null)
     }

@@ -2,16 +2,22 @@
 //! the context; nothing here sends mail or touches the database. A restored machine
 //! re-runs no side effects because there are none.
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Duration, Months, Utc};
 use statig::prelude::*;
 
-use super::events::{Event, RectificationOrder};
+use super::events::{Decide, Event};
 use super::records::{
-    Appeal, AppealResult, Decision, DecisionOutcome, Extension, Findings, Material, Note, Records,
-    Rectification, RectificationState, Supplement, Verification, Waiver,
+    Accountability, Appeal, AppealResult, Circumstance, ConditionFinding, Decision,
+    DecisionOutcome, Effect, Extension, Finding, Findings, Ground, Material, Note, Records,
+    Rectification, RectificationState, Sanction, Supplement, Talk, TalkState, Verification, Waiver,
 };
-use crate::domain::Refusal;
 use crate::domain::calendar::Period;
+use crate::domain::{FieldError, Refusal};
+
+/// Days within which a sanctioned cadre's follow-up talk is due, unless the data says.
+pub const DEFAULT_TALK_DAYS: u32 = 30;
+/// Rejected rectification reports that make it `ineffective`, unless the data says.
+pub const DEFAULT_MAX_REJECTIONS: usize = 2;
 
 /// What one event sees and changes.
 #[derive(Debug)]
@@ -23,6 +29,16 @@ pub struct Ctx {
     pub investigator_id: Option<String>,
     pub decider_id: Option<String>,
     pub overdue: bool,
+    /// The circumstances `submit_findings` cites instead, resolved from the catalogue.
+    pub recited: Option<Vec<Circumstance>>,
+    /// The sanction a mitigation names, resolved from the catalogue.
+    pub sanction: Option<Sanction>,
+    /// What an exoneration leaves unaffected, from the data.
+    pub effects: Vec<Effect>,
+    /// Days after a sanctioning mitigation within which the follow-up talk is due.
+    pub talk_days: u32,
+    /// Rejected reports since the decision that make a rectification `ineffective`.
+    pub max_rejections: usize,
     pub refusal: Option<Refusal>,
     state: &'static str,
 }
@@ -37,6 +53,11 @@ impl Ctx {
             investigator_id: None,
             decider_id: None,
             overdue: false,
+            recited: None,
+            sanction: None,
+            effects: Vec::new(),
+            talk_days: DEFAULT_TALK_DAYS,
+            max_rejections: DEFAULT_MAX_REJECTIONS,
             refusal: None,
             state: "filed",
         }
@@ -104,30 +125,150 @@ impl Ctx {
         })
     }
 
-    /// Records a decision and its rectification order; returns the outcome state.
-    fn record_decision(
-        &mut self,
-        outcome: DecisionOutcome,
-        explanation: &str,
-        order: &Option<RectificationOrder>,
-        influence: Option<u32>,
-        via_appeal: bool,
-    ) -> State {
-        let influence_ends_on =
-            influence.and_then(|m| self.now.date_naive().checked_add_months(Months::new(m)));
+    /// The tests a decision must pass beyond its payload's shape (DOMAIN.md "The tests a
+    /// decision must pass"): the red lines, a cited circumstance, the overrides of
+    /// unfavourable elements and the conditions of the cited entries for an exoneration,
+    /// and for a mitigation an influence period no shorter than its sanction's.
+    fn decision_tests(&self, d: &Decide) -> Result<(), Refusal> {
+        use DecisionOutcome::*;
+        if let Some(refusal) = self.red_line_refusal(d.outcome) {
+            return Err(refusal);
+        }
+        if d.outcome == Deny {
+            return Ok(());
+        }
+        if self.records.circumstances.is_empty() {
+            return Err(Refusal::invalid(
+                "circumstances",
+                "no circumstance of the catalogue is cited: the investigator cites them in `submit_findings`",
+            ));
+        }
+        let mut errors = Vec::new();
+        if d.outcome == Exonerate {
+            if let Some(findings) = &self.records.findings {
+                for (name, element) in findings.elements.named() {
+                    let unfavourable = element.finding == Finding::Unfavourable;
+                    if unfavourable && !d.overrides.contains_key(name) {
+                        errors.push(FieldError::new(
+                            format!("overrides.{name}"),
+                            format!("the findings mark `{name}` unfavourable: say why the case is still exonerated"),
+                        ));
+                    }
+                    if !unfavourable && d.overrides.contains_key(name) {
+                        errors.push(FieldError::new(
+                            format!("overrides.{name}"),
+                            format!("the findings do not mark `{name}` unfavourable"),
+                        ));
+                    }
+                }
+            }
+            let conditions = self.records.findings.as_ref().map(|f| &f.conditions);
+            let all_met = |c: &Circumstance| {
+                c.requires.iter().all(|r| {
+                    conditions
+                        .and_then(|found| found.get(&r.code))
+                        .is_some_and(|f| f.met)
+                })
+            };
+            if !self.records.circumstances.iter().any(all_met) {
+                let unmet: Vec<String> = self
+                    .records
+                    .circumstances
+                    .iter()
+                    .flat_map(|c| c.requires.iter())
+                    .filter(|r| {
+                        !conditions
+                            .and_then(|found| found.get(&r.code))
+                            .is_some_and(|f| f.met)
+                    })
+                    .map(|r| format!("`{}` ({})", r.code, r.text))
+                    .collect();
+                errors.push(FieldError::new(
+                    "outcome",
+                    format!(
+                        "no cited circumstance has all its conditions met (unmet: {}): the case cannot be exonerated",
+                        unmet.join(", ")
+                    ),
+                ));
+            }
+        }
+        if d.outcome == Mitigate {
+            match (&self.sanction, d.influence_period_months) {
+                (None, _) => errors.push(FieldError::new("sanction", "unknown sanction")),
+                (Some(s), Some(m)) if m < s.influence_months => errors.push(FieldError::new(
+                    "influence_period_months",
+                    format!(
+                        "never shorter than the sanction's: {} ({}) has {} months",
+                        s.code, s.text, s.influence_months
+                    ),
+                )),
+                _ => {}
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Refusal::Invalid(errors))
+        }
+    }
+
+    /// Cancels the follow-up talk still to be held (its decision was replaced or remanded).
+    fn cancel_talk(&mut self) {
+        if let Some(mut talk) = self.records.talk.take() {
+            if talk.state.is_open() {
+                talk.state = TalkState::Cancelled;
+                talk.cancelled_at = Some(self.now);
+            }
+            self.records.previous_talks.push(talk);
+        }
+    }
+
+    /// Records a decision (after [`Ctx::decision_tests`]): its sanction and what follows
+    /// from it, its effects, its rectification order and its follow-up talk; returns the
+    /// outcome state.
+    fn record_decision(&mut self, d: &Decide, via_appeal: bool) -> State {
+        let today = self.now.date_naive();
+        let after = |months: u32| {
+            (months > 0)
+                .then(|| today.checked_add_months(Months::new(months)))
+                .flatten()
+        };
+        let sanction = (d.outcome == DecisionOutcome::Mitigate)
+            .then(|| self.sanction.clone())
+            .flatten();
+        let influence = match &sanction {
+            Some(s) => Some(d.influence_period_months.unwrap_or(s.influence_months)),
+            None => d.influence_period_months,
+        }
+        .filter(|m| *m > 0);
         if let Some(old) = self.records.decision.take() {
             self.records.previous_decisions.push(old);
         }
         self.records.decision = Some(Decision {
-            outcome,
-            explanation: explanation.to_string(),
+            outcome: d.outcome,
+            explanation: d.explanation.0.clone(),
+            overrides: d
+                .overrides
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()))
+                .collect(),
+            degree: d.degree,
             influence_period_months: influence,
-            influence_ends_on,
+            influence_ends_on: influence.and_then(after),
+            promotion_bar_ends_on: sanction
+                .as_ref()
+                .and_then(|s| after(s.promotion_bar_months)),
+            effects: if d.outcome == DecisionOutcome::Exonerate {
+                self.effects.clone()
+            } else {
+                Vec::new()
+            },
+            sanction: sanction.clone(),
             by: self.actor_id.clone(),
             at: self.now,
             via_appeal,
         });
-        self.records.rectification = order.as_ref().map(|o| Rectification {
+        self.records.rectification = d.rectification.as_ref().map(|o| Rectification {
             requirements: o.requirements.0.clone(),
             due_at: o.due_at,
             state: RectificationState::Ordered,
@@ -136,7 +277,21 @@ impl Ctx {
             verifications: Vec::new(),
             extensions: Vec::new(),
         });
-        outcome_state(outcome)
+        self.cancel_talk();
+        if sanction.is_some_and(|s| s.influence_months > 0) {
+            self.records.talk = Some(Talk {
+                state: TalkState::Due,
+                due_at: self.now + Duration::days(i64::from(self.talk_days)),
+                opened_at: self.now,
+                held_on: None,
+                participants: Vec::new(),
+                summary: None,
+                recorded_by: None,
+                recorded_at: None,
+                cancelled_at: None,
+            });
+        }
+        outcome_state(d.outcome)
     }
 }
 
@@ -171,6 +326,82 @@ pub fn appeal_open(records: &Records, now: DateTime<Utc>, window: &Period) -> Re
         return Err(format!("the appeal window ended at {}", ends.to_rfc3339()));
     }
     Ok(())
+}
+
+/// Findings answer every condition of every cited entry that declares `requires`, and no
+/// other (422 naming `conditions.<code>`).
+pub fn check_conditions(
+    cited: &[Circumstance],
+    conditions: &std::collections::BTreeMap<String, ConditionFinding>,
+) -> Result<(), Refusal> {
+    let mut errors = Vec::new();
+    for c in cited {
+        for r in &c.requires {
+            if !conditions.contains_key(&r.code) {
+                errors.push(FieldError::new(
+                    format!("conditions.{}", r.code),
+                    format!(
+                        "`{}` requires it: say whether {} ({{\"met\": bool, \"notes\"}})",
+                        c.code, r.text
+                    ),
+                ));
+            }
+        }
+    }
+    for code in conditions.keys() {
+        if !cited
+            .iter()
+            .flat_map(|c| &c.requires)
+            .any(|r| &r.code == code)
+        {
+            errors.push(FieldError::new(
+                format!("conditions.{code}"),
+                "not a condition of any cited circumstance",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal::Invalid(errors))
+    }
+}
+
+/// Whether the ground named for a referral to accountability holds (422 on `ground`).
+pub fn ground_holds(
+    ground: Ground,
+    records: &Records,
+    max_rejections: usize,
+) -> Result<(), Refusal> {
+    let Some(r) = &records.rectification else {
+        return Err(Refusal::Conflict("no rectification was ordered".into()));
+    };
+    let rejected = r.verifications.iter().filter(|v| !v.accepted).count();
+    let why = match ground {
+        Ground::Overdue if r.state == RectificationState::Overdue => return Ok(()),
+        Ground::Overdue => format!(
+            "the rectification is `{}`, due at {}: not overdue",
+            r.state.as_str(),
+            r.due_at.to_rfc3339()
+        ),
+        Ground::Ineffective if rejected >= max_rejections => return Ok(()),
+        Ground::Ineffective => format!(
+            "{rejected} report(s) rejected since the decision; `ineffective` needs {max_rejections}"
+        ),
+        Ground::Refused
+            if matches!(
+                r.state,
+                RectificationState::Ordered | RectificationState::Overdue
+            ) =>
+        {
+            return Ok(());
+        }
+        Ground::Refused => format!(
+            "the rectification is `{}`: a report awaits verification",
+            r.state.as_str()
+        ),
+    };
+    Err(Refusal::invalid("ground", why))
 }
 
 /// A rectification ordered and not yet verified.
@@ -232,8 +463,22 @@ pub fn precondition(
             _ => conflict(rect_msg("`ordered`")),
         },
         "refer_accountability" => match rect_state {
-            Some(RectificationState::Overdue) => Ok(()),
-            _ => conflict(rect_msg("`overdue`")),
+            Some(RectificationState::Verified) | None => {
+                conflict(rect_msg("ordered and not yet verified"))
+            }
+            Some(_) => Ok(()),
+        },
+        "record_talk" => match &records.talk {
+            Some(t) if t.state.is_open() => Ok(()),
+            Some(t) => conflict(format!("the follow-up talk is `{}`", t.state.as_str())),
+            None => conflict("no follow-up talk is due on this case".into()),
+        },
+        "talk_overdue" => match &records.talk {
+            Some(t) if t.state == TalkState::Due && t.due_at <= now => Ok(()),
+            Some(t) if t.state == TalkState::Due => {
+                conflict(format!("the talk is due at {}", t.due_at.to_rfc3339()))
+            }
+            _ => conflict("no follow-up talk is due on this case".into()),
         },
         "appeal" | "waive_appeal" => appeal_open(records, now, window).map_err(Refusal::Conflict),
         "appeal_window_expired" if rectification_pending(records) => conflict(format!(
@@ -264,14 +509,36 @@ pub struct ExonerationCase;
     state(derive(Debug, Clone, Copy, PartialEq, Eq))
 )]
 impl ExonerationCase {
-    /// Top superstate: an event nobody handled is not allowed in this state.
+    /// Top superstate: the follow-up talk, tracked in every state; any other event nobody
+    /// handled is not allowed in this state.
     #[superstate]
     fn any(context: &mut Ctx, event: &Event) -> Outcome<State> {
-        let state = context.state.to_string();
-        context.refuse(Refusal::NotAllowed {
-            state,
-            event: event.name().to_string(),
-        })
+        match event {
+            Event::RecordTalk(p) => context.guarded(event, |c| {
+                if let Some(talk) = c.records.talk.as_mut() {
+                    talk.state = TalkState::Held;
+                    talk.held_on = Some(p.held_on);
+                    talk.participants = p.participants.iter().map(|t| t.0.clone()).collect();
+                    talk.summary = Some(p.summary.0.clone());
+                    talk.recorded_by = Some(c.actor_id.clone());
+                    talk.recorded_at = Some(c.now);
+                }
+                Handled
+            }),
+            Event::TalkOverdue => context.guarded(event, |c| {
+                if let Some(talk) = c.records.talk.as_mut() {
+                    talk.state = TalkState::Overdue;
+                }
+                Handled
+            }),
+            _ => {
+                let state = context.state.to_string();
+                context.refuse(Refusal::NotAllowed {
+                    state,
+                    event: event.name().to_string(),
+                })
+            }
+        }
     }
 
     /// Before a decision the applicant may withdraw.
@@ -346,11 +613,20 @@ impl ExonerationCase {
     fn investigating(context: &mut Ctx, event: &Event) -> Outcome<State> {
         match event {
             Event::SubmitFindings(p) => {
+                if let Some(cited) = context.recited.take() {
+                    context.records.circumstances = cited;
+                }
+                if let Err(refusal) =
+                    check_conditions(&context.records.circumstances, &p.conditions)
+                {
+                    return context.refuse(refusal);
+                }
                 context.records.findings = Some(Findings {
                     elements: p.elements.clone(),
                     red_lines: p.red_lines.clone(),
                     recommendation: p.recommendation,
                     notes: p.notes.trim().to_string(),
+                    conditions: p.conditions.clone(),
                     by: context.actor_id.clone(),
                     at: context.now,
                 });
@@ -369,17 +645,11 @@ impl ExonerationCase {
                 Transition(State::investigating())
             }
             Event::Decide(p) => {
-                if let Some(refusal) = context.red_line_refusal(p.outcome) {
+                if let Err(refusal) = context.decision_tests(p) {
                     return context.refuse(refusal);
                 }
                 context.decider_id = Some(context.actor_id.clone());
-                let to = context.record_decision(
-                    p.outcome,
-                    &p.explanation.0,
-                    &p.rectification,
-                    p.influence_period_months,
-                    false,
-                );
+                let to = context.record_decision(p, false);
                 Transition(to)
             }
             _ => Super,
@@ -488,7 +758,16 @@ impl ExonerationCase {
                 Handled
             }),
             Event::ReferAccountability(p) => context.guarded(event, |c| {
-                c.records.accountability = Some(c.note(&p.reason.0));
+                if let Err(refusal) = ground_holds(p.ground, &c.records, c.max_rejections) {
+                    return c.refuse(refusal);
+                }
+                c.records.accountability = Some(Accountability {
+                    ground: Some(p.ground),
+                    reason: p.reason.0.clone(),
+                    evidence: p.evidence.as_ref().map(|e| e.0.clone()),
+                    by: c.actor_id.clone(),
+                    at: c.now,
+                });
                 Transition(State::accountability())
             }),
             _ => Super,
@@ -537,33 +816,39 @@ impl ExonerationCase {
                         }
                     },
                     AppealResult::Revise => {
-                        let outcome = p.outcome.unwrap_or(DecisionOutcome::Deny);
-                        if let Some(refusal) = context.red_line_refusal(outcome) {
-                            return context.refuse(refusal);
-                        }
+                        let Some(d) = p.as_decision() else {
+                            return context.refuse(Refusal::invalid(
+                                "outcome",
+                                "a revision names the new outcome",
+                            ));
+                        };
                         if context
                             .records
                             .decision
                             .as_ref()
-                            .is_some_and(|d| d.outcome == outcome)
+                            .is_some_and(|old| old.outcome == d.outcome)
                         {
                             return context.refuse(Refusal::invalid(
                                 "outcome",
                                 format!(
                                     "the decision already is `{}`: use `uphold`",
-                                    outcome.as_str()
+                                    d.outcome.as_str()
                                 ),
                             ));
                         }
+                        if let Err(refusal) = context.decision_tests(&d) {
+                            return context.refuse(refusal);
+                        }
                         // Between exonerate and mitigate a verified rectification stands.
-                        let keeps = outcome != DecisionOutcome::Deny
-                            && p.rectification.is_none()
+                        let keeps = d.outcome != DecisionOutcome::Deny
+                            && d.rectification.is_none()
                             && context
                                 .records
                                 .rectification
                                 .as_ref()
                                 .is_some_and(|r| r.state == RectificationState::Verified);
-                        if outcome != DecisionOutcome::Deny && p.rectification.is_none() && !keeps {
+                        if d.outcome != DecisionOutcome::Deny && d.rectification.is_none() && !keeps
+                        {
                             return context.refuse(Refusal::invalid(
                                 "rectification",
                                 "exonerate and mitigate carry a rectification order (it may be left out only to keep one already verified)",
@@ -574,13 +859,7 @@ impl ExonerationCase {
                         } else {
                             None
                         };
-                        let to = context.record_decision(
-                            outcome,
-                            &p.explanation.0,
-                            &p.rectification,
-                            p.influence_period_months,
-                            true,
-                        );
+                        let to = context.record_decision(&d, true);
                         if kept.is_some() {
                             context.records.rectification = kept;
                         }
@@ -591,6 +870,7 @@ impl ExonerationCase {
                             context.records.previous_decisions.push(old);
                         }
                         context.records.rectification = None;
+                        context.cancel_talk();
                         State::investigating()
                     }
                 };
@@ -697,7 +977,11 @@ pub fn step(state: &str, event: &Event, ctx: &mut Ctx) -> Result<&'static str, R
 /// Whether the case is behind a deadline: derived from its state and records, never kept
 /// by hand.
 pub fn overdue(state: &str, records: &Records) -> bool {
-    match state {
+    let talk = records
+        .talk
+        .as_ref()
+        .is_some_and(|t| t.state == TalkState::Overdue);
+    talk || match state {
         "needs_supplement" => records.supplement.as_ref().is_some_and(|s| s.overdue),
         "exonerated" | "mitigated" | "appealed" => records
             .rectification

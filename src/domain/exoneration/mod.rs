@@ -13,11 +13,12 @@ use serde_json::{Value, json};
 
 use self::events::{Event, Text};
 use self::machine::Ctx;
-use self::records::{Circumstance, Incident, Records, RedLine};
+use self::records::{Circumstance, Condition, Effect, Incident, Records, RedLine, Sanction};
 use super::calendar::{Calendar, DayCount, Period};
 use super::workflow::{
-    Applicant, Case, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerKind, TimerSpec,
-    Workflow, WorkflowApi, WorkflowDef, check_investigator, filing_subject, parse_payload,
+    Applicant, Case, CaseOutcome, Filing, Labelled, Lookup, Party, Row, SAME, Step, SubjectBody,
+    TalkSummary, TimerKind, TimerSpec, Workflow, WorkflowApi, WorkflowDef, check_investigator,
+    filing_subject, parse_payload,
 };
 use super::{Actor, FieldError, Refusal, Role};
 
@@ -28,26 +29,29 @@ const INTAKE: Party = Party::Role(Role::Intake);
 const INVESTIGATOR: Party = Party::Role(Role::Investigator);
 const REVIEWER: Party = Party::Role(Role::Reviewer);
 
+/// Every state of Workflow A: the follow-up talk is tracked in each.
+const ALL_STATES: &[&str] = &[
+    "filed",
+    "needs_supplement",
+    "investigating",
+    "deliberating",
+    "exonerated",
+    "mitigated",
+    "denied",
+    "appealed",
+    "rejected",
+    "withdrawn",
+    "closed",
+    "accountability",
+];
+
 /// Workflow A's table (DOMAIN.md). `available_events`, `/api/v1/workflows/exoneration`,
 /// `workflows/exoneration.md` and the diagram come from it; the machine is tested against it.
 pub static DEF: WorkflowDef = WorkflowDef {
     name: "exoneration",
     title: "容错免责申请 / exoneration application",
     initial: "filed",
-    states: &[
-        "filed",
-        "needs_supplement",
-        "investigating",
-        "deliberating",
-        "exonerated",
-        "mitigated",
-        "denied",
-        "appealed",
-        "rejected",
-        "withdrawn",
-        "closed",
-        "accountability",
-    ],
+    states: ALL_STATES,
     terminal: &["rejected", "withdrawn", "closed", "accountability"],
     create_parties: &[
         Party::Role(Role::Cadre),
@@ -95,7 +99,7 @@ pub static DEF: WorkflowDef = WorkflowDef {
             event: "submit_findings",
             to: &["deliberating"],
             parties: &[ASSIGNED],
-            carries: "elements, red_lines, recommendation, notes",
+            carries: "elements, red_lines (agreeing: an unfavourable motive is personal_gain, an unfavourable nature law_violation), recommendation, notes, circumstances (replaces the cited codes), conditions (of cited entries that require them)",
         },
         Row {
             from: &["deliberating"],
@@ -109,7 +113,7 @@ pub static DEF: WorkflowDef = WorkflowDef {
             event: "decide",
             to: &["exonerated", "mitigated", "denied"],
             parties: &[REVIEWER],
-            carries: "outcome, explanation, rectification (exonerate, mitigate), influence_period_months (mitigate); never the assigned investigator; a red line leaves only deny",
+            carries: "outcome, explanation, rectification (exonerate, mitigate), degree, sanction and influence_period_months (mitigate), overrides (exonerate: each unfavourable element); never the assigned investigator; a red line leaves only deny; exonerate and mitigate need a cited circumstance, exonerate one whose conditions are all met",
         },
         Row {
             from: &["exonerated", "mitigated"],
@@ -144,7 +148,7 @@ pub static DEF: WorkflowDef = WorkflowDef {
             event: "refer_accountability",
             to: &["accountability"],
             parties: &[REVIEWER],
-            carries: "reason (rectification overdue)",
+            carries: "ground (overdue, ineffective: max_rejections reports rejected, refused: with evidence), reason; while the rectification is not verified",
         },
         Row {
             from: &["exonerated", "mitigated", "denied"],
@@ -188,6 +192,20 @@ pub static DEF: WorkflowDef = WorkflowDef {
             carries: "— (while an appeal can be lodged; closes the case unless a rectification is pending)",
         },
         Row {
+            from: ALL_STATES,
+            event: "record_talk",
+            to: &[SAME],
+            parties: &[INVESTIGATOR, Party::Role(Role::UnitAdmin)],
+            carries: "held_on, participants, summary (the follow-up talk a sanctioning mitigation opened, in any state)",
+        },
+        Row {
+            from: ALL_STATES,
+            event: "talk_overdue",
+            to: &[SAME],
+            parties: &[SYSTEM],
+            carries: "— (the follow-up talk was not held in time)",
+        },
+        Row {
             from: &["filed", "needs_supplement", "investigating", "deliberating"],
             event: "withdraw",
             to: &["withdrawn"],
@@ -202,7 +220,11 @@ pub static DEF: WorkflowDef = WorkflowDef {
 #[serde(deny_unknown_fields)]
 struct DataFile {
     deadlines: Deadlines,
+    #[serde(default)]
+    accountability: AccountabilityRules,
     catalogue: Catalogue,
+    sanctions: Vec<Sanction>,
+    effects: Vec<Effect>,
     /// Read and checked by `notify::rules`.
     #[serde(default, rename = "notifications")]
     _notifications: Vec<toml::Table>,
@@ -215,6 +237,26 @@ struct Deadlines {
     /// `calendar` (a period ending on a day off runs to the next working day) or `working`.
     #[serde(default = "calendar_days")]
     appeal_window_counts: DayCount,
+    #[serde(default = "talk_days")]
+    talk_days: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountabilityRules {
+    max_rejections: usize,
+}
+
+impl Default for AccountabilityRules {
+    fn default() -> Self {
+        AccountabilityRules {
+            max_rejections: machine::DEFAULT_MAX_REJECTIONS,
+        }
+    }
+}
+
+fn talk_days() -> u32 {
+    machine::DEFAULT_TALK_DAYS
 }
 
 fn calendar_days() -> DayCount {
@@ -235,6 +277,21 @@ pub struct CatalogueEntry {
     pub catalogue: String,
     pub text: String,
     pub source: String,
+    /// Conditions that must all hold at once for the entry to support an exoneration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<Condition>,
+}
+
+impl CatalogueEntry {
+    /// The entry as a case keeps it once cited.
+    fn cited(&self) -> Circumstance {
+        Circumstance {
+            code: self.code.clone(),
+            text: self.text.clone(),
+            source: self.source.clone(),
+            requires: self.requires.clone(),
+        }
+    }
 }
 
 /// The instant a decision was taken (the appeal window is open then), for timer planning.
@@ -246,7 +303,11 @@ fn decided_at(r: &Records) -> DateTime<Utc> {
 #[derive(Clone, Debug)]
 pub struct Exoneration {
     catalogue: Catalogue,
+    sanctions: Vec<Sanction>,
+    effects: Vec<Effect>,
     appeal_window: Period,
+    talk_days: u32,
+    max_rejections: usize,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -303,6 +364,45 @@ impl Exoneration {
         if data.catalogue.circumstances.is_empty() {
             return Err("the circumstance catalogue is empty".into());
         }
+        for entry in &data.catalogue.circumstances {
+            let mut conditions = std::collections::HashSet::new();
+            for r in &entry.requires {
+                if !conditions.insert(r.code.as_str()) {
+                    return Err(format!(
+                        "circumstance `{}` requires `{}` twice",
+                        entry.code, r.code
+                    ));
+                }
+            }
+        }
+        let mut codes = std::collections::HashSet::new();
+        for sanction in &data.sanctions {
+            if !codes.insert(sanction.code.as_str()) {
+                return Err(format!("sanction code `{}` appears twice", sanction.code));
+            }
+            if sanction.influence_months > events::MAX_INFLUENCE_MONTHS {
+                return Err(format!(
+                    "sanction `{}`: influence_months is at most {}",
+                    sanction.code,
+                    events::MAX_INFLUENCE_MONTHS
+                ));
+            }
+        }
+        if data.sanctions.is_empty() {
+            return Err("the sanctions catalogue is empty".into());
+        }
+        let mut codes = std::collections::HashSet::new();
+        for effect in &data.effects {
+            if !codes.insert(effect.code.as_str()) {
+                return Err(format!("effect code `{}` appears twice", effect.code));
+            }
+        }
+        if data.accountability.max_rejections == 0 {
+            return Err("accountability.max_rejections must be positive".into());
+        }
+        if data.deadlines.talk_days == 0 {
+            return Err("deadlines.talk_days must be positive".into());
+        }
         let days = if appeal_window_days_override > 0 {
             appeal_window_days_override
         } else {
@@ -314,12 +414,44 @@ impl Exoneration {
         let window = Period::new(days as u32, data.deadlines.appeal_window_counts, calendar);
         Ok(Exoneration {
             catalogue: data.catalogue,
+            sanctions: data.sanctions,
+            effects: data.effects,
             appeal_window: window,
+            talk_days: data.deadlines.talk_days,
+            max_rejections: data.accountability.max_rejections,
         })
     }
 
     pub fn appeal_window(&self) -> &Period {
         &self.appeal_window
+    }
+
+    /// The catalogue's entries for `codes`, as a case keeps them; unknown and repeated
+    /// codes are errors on `circumstances[i]`.
+    fn cite(&self, codes: &[String], errors: &mut Vec<FieldError>) -> Vec<Circumstance> {
+        let mut cited: Vec<Circumstance> = Vec::new();
+        for (i, code) in codes.iter().enumerate() {
+            match self
+                .catalogue
+                .circumstances
+                .iter()
+                .find(|c| &c.code == code)
+            {
+                Some(entry) if !cited.iter().any(|c| &c.code == code) => cited.push(entry.cited()),
+                Some(_) => errors.push(FieldError::new(
+                    format!("circumstances[{i}]"),
+                    format!("`{code}` is cited twice"),
+                )),
+                None => errors.push(FieldError::new(
+                    format!("circumstances[{i}]"),
+                    format!(
+                        "unknown circumstance code `{code}` (catalogue {})",
+                        self.catalogue.version
+                    ),
+                )),
+            }
+        }
+        cited
     }
 
     fn records(case: &Case) -> Result<Records, Refusal> {
@@ -343,6 +475,12 @@ impl Workflow for Exoneration {
             "catalogue_version": self.catalogue.version,
             "circumstances": self.catalogue.circumstances,
             "red_lines": RedLine::ALL.iter().map(|r| json!({"code": r.code(), "text": r.text()})).collect::<Vec<_>>(),
+            "sanctions": self.sanctions,
+            "degrees": [{"code": "lighter", "text": "从轻"}, {"code": "reduced", "text": "减轻"}],
+            "effects": self.effects,
+            "accountability_grounds": ["overdue", "ineffective", "refused"],
+            "max_rejections": self.max_rejections,
+            "talk_days": self.talk_days,
             "outcomes": ["exonerate", "mitigate", "deny"],
             "appeal_results": ["uphold", "revise", "remand"],
             "element_findings": ["favourable", "unfavourable", "neutral"],
@@ -380,32 +518,7 @@ impl Workflow for Exoneration {
                 "cite at least one circumstance code of the catalogue",
             ));
         }
-        let mut cited: Vec<Circumstance> = Vec::new();
-        for (i, code) in b.circumstances.iter().enumerate() {
-            match self
-                .catalogue
-                .circumstances
-                .iter()
-                .find(|c| &c.code == code)
-            {
-                Some(entry) if !cited.iter().any(|c| &c.code == code) => cited.push(Circumstance {
-                    code: entry.code.clone(),
-                    text: entry.text.clone(),
-                    source: entry.source.clone(),
-                }),
-                Some(_) => errors.push(FieldError::new(
-                    format!("circumstances[{i}]"),
-                    format!("`{code}` is cited twice"),
-                )),
-                None => errors.push(FieldError::new(
-                    format!("circumstances[{i}]"),
-                    format!(
-                        "unknown circumstance code `{code}` (catalogue {})",
-                        self.catalogue.version
-                    ),
-                )),
-            }
-        }
+        let cited = self.cite(&b.circumstances, &mut errors);
         if !errors.is_empty() {
             return Err(Refusal::Invalid(errors));
         }
@@ -489,6 +602,14 @@ impl Workflow for Exoneration {
             }
             _ => {}
         }
+        // 必谈: the follow-up talk, whatever state the case is in.
+        if let Some(talk) = r
+            .talk
+            .as_ref()
+            .filter(|t| t.state == records::TalkState::Due)
+        {
+            out.push(TimerSpec::event("talk_overdue", talk.due_at));
+        }
         // 影响期: the cadre may be used normally again when it ends (seed 002 #12).
         if let Some(ends) = r.decision.as_ref().and_then(|d| d.influence_ends_on) {
             let beijing_midnight = ends
@@ -542,6 +663,35 @@ impl Workflow for Exoneration {
         }
     }
 
+    fn outcome(&self, case: &Case) -> CaseOutcome {
+        let Ok(r) = Self::records(case) else {
+            return CaseOutcome::default();
+        };
+        let Some(d) = r.decision else {
+            return CaseOutcome::default();
+        };
+        let labelled = |code: &str, text: &str| Labelled {
+            code: code.to_string(),
+            text: text.to_string(),
+        };
+        CaseOutcome {
+            outcome: Some(d.outcome.as_str().to_string()),
+            degree: d.degree.map(|g| g.as_str().to_string()),
+            sanction: d.sanction.as_ref().map(|s| labelled(&s.code, &s.text)),
+            influence_ends_on: d.influence_ends_on,
+            promotion_bar_ends_on: d.promotion_bar_ends_on,
+            effects: d
+                .effects
+                .iter()
+                .map(|e| labelled(&e.code, &e.text))
+                .collect(),
+            talk: r.talk.map(|t| TalkSummary {
+                state: t.state.as_str().to_string(),
+                due_at: t.due_at,
+            }),
+        }
+    }
+
     fn separation(&self, event: &str, actor: &Actor, case: &Case) -> Result<(), Refusal> {
         match event {
             "decide" if case.investigator_id.as_deref() == Some(actor.id.as_str()) => {
@@ -574,11 +724,47 @@ impl Workflow for Exoneration {
         lookup: &mut dyn Lookup,
     ) -> Result<Step, Refusal> {
         let ev = Event::parse(event, body, now)?;
-        if let Event::Accept(p) = &ev {
-            check_investigator(lookup, &p.investigator_id.0, &case.subject.org)?;
-        }
         let records = Self::records(case)?;
         let mut ctx = Ctx::new(&actor.id, now, self.appeal_window.clone(), records);
+        // What the pure machine needs from the data: resolved here, refused here (422).
+        let mut errors = Vec::new();
+        let sanction = match &ev {
+            Event::Accept(p) => {
+                check_investigator(lookup, &p.investigator_id.0, &case.subject.org)?;
+                None
+            }
+            Event::SubmitFindings(p) => {
+                if let Some(codes) = &p.circumstances {
+                    ctx.recited = Some(self.cite(codes, &mut errors));
+                }
+                None
+            }
+            Event::Decide(p) => p.sanction.as_deref(),
+            Event::DecideAppeal(p) => p.sanction.as_deref(),
+            _ => None,
+        };
+        if let Some(code) = sanction {
+            match self.sanctions.iter().find(|s| s.code == code) {
+                Some(s) => ctx.sanction = Some(s.clone()),
+                None => errors.push(FieldError::new(
+                    "sanction",
+                    format!(
+                        "unknown sanction `{code}`; the catalogue has {}",
+                        self.sanctions
+                            .iter()
+                            .map(|s| s.code.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Refusal::Invalid(errors));
+        }
+        ctx.effects = self.effects.clone();
+        ctx.talk_days = self.talk_days;
+        ctx.max_rejections = self.max_rejections;
         ctx.investigator_id = case.investigator_id.clone();
         ctx.decider_id = case.decider_id.clone();
         ctx.overdue = case.overdue;
