@@ -1,17 +1,17 @@
 //! Transports: SMTP (`mail.smtp_url`: smtp:// plain or with `?tls=required`, smtps:// TLS,
-//! optional user:pass) or `.eml` files under `mail.outbox_dir` when no SMTP is configured.
-
-use std::time::Duration;
+//! optional user:pass; connections of our own, `smtp.rs`) or `.eml` files under
+//! `mail.outbox_dir` when no SMTP is configured.
 
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::smtp::{Relay, Security, SmtpPool, Trust};
 
 use crate::db::models::OutboxRow;
 use crate::settings::Mail;
 
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpPool),
     File(AsyncFileTransport<Tokio1Executor>, String),
 }
 
@@ -44,19 +44,29 @@ impl Mailer {
                 mail.outbox_dir.clone(),
             ));
         }
-        // No more open connections than mails in flight: an idle pooled connection holds a
+        let relay = Relay::parse(&mail.smtp_url)
+            .map_err(|e| format!("configuration key `mail.smtp_url`: {e}"))?;
+        let ca = if mail.tls_ca_file.is_empty() {
+            None
+        } else {
+            if relay.security == Security::Plain {
+                return Err(
+                    "configuration key `mail.tls_ca_file`: applies to smtps:// or smtp://…?tls=required|opportunistic URLs"
+                        .into(),
+                );
+            }
+            Some(std::fs::read(&mail.tls_ca_file).map_err(|e| {
+                format!(
+                    "configuration key `mail.tls_ca_file`: cannot read {}: {e}",
+                    mail.tls_ca_file
+                )
+            })?)
+        };
+        let trust = Trust::new(&relay.host, ca.as_deref())
+            .map_err(|e| format!("configuration key `mail.tls_ca_file`: {e}"))?;
+        // No more open connections than mails in flight: an idle connection holds a
         // relay's connection slot.
-        let pool = lettre::transport::smtp::PoolConfig::new()
-            .max_size(mail.concurrency.max(1) as u32)
-            .idle_timeout(Duration::from_secs(30));
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&mail.smtp_url)
-            .map_err(|e| format!("configuration key `mail.smtp_url`: {e}"))?
-            .timeout(Some(Duration::from_secs(15)))
-            .pool_config(pool);
-        if !mail.tls_ca_file.is_empty() {
-            builder = builder.tls(tls_with_ca(&mail.smtp_url, &mail.tls_ca_file)?);
-        }
-        Ok(Mailer::Smtp(builder.build()))
+        Ok(Mailer::Smtp(SmtpPool::new(relay, trust, mail.concurrency)))
     }
 
     pub fn describe(&self) -> String {
@@ -88,47 +98,12 @@ impl Mailer {
             ))
             .map_err(|e| permanent(format!("message: {e}")))?;
         match self {
-            Mailer::Smtp(t) => t.send(message).await.map(drop).map_err(|e| SendError {
-                permanent: e.is_permanent(),
-                message: e.to_string(),
-            }),
+            Mailer::Smtp(pool) => pool.send(message.envelope(), &message.formatted()).await,
             Mailer::File(t, _) => t.send(message).await.map(drop).map_err(|e| SendError {
                 permanent: false,
                 message: e.to_string(),
             }),
         }
-    }
-}
-
-/// TLS for the URL's mode (smtps://: TLS from the start; ?tls=required or opportunistic:
-/// STARTTLS) that also trusts the CA in `ca_file` (PEM), for relays with a private CA.
-fn tls_with_ca(url: &str, ca_file: &str) -> Result<Tls, String> {
-    let bad = |m: String| format!("configuration key `mail.tls_ca_file`: {m}");
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| bad("mail.smtp_url has no scheme".into()))?;
-    let after_auth = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
-    let host = after_auth
-        .split([':', '/', '?'])
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let mode = rest
-        .split_once("?tls=")
-        .map(|(_, m)| m.split('&').next().unwrap_or_default());
-    let pem = std::fs::read(ca_file).map_err(|e| bad(format!("cannot read {ca_file}: {e}")))?;
-    let cert = Certificate::from_pem(&pem).map_err(|e| bad(e.to_string()))?;
-    let params = TlsParameters::builder(host)
-        .add_root_certificate(cert)
-        .build_rustls()
-        .map_err(|e| bad(e.to_string()))?;
-    match (scheme, mode) {
-        ("smtps", _) => Ok(Tls::Wrapper(params)),
-        ("smtp", Some("required")) => Ok(Tls::Required(params)),
-        ("smtp", Some("opportunistic")) => Ok(Tls::Opportunistic(params)),
-        _ => Err(bad(
-            "applies to smtps:// or smtp://…?tls=required|opportunistic URLs".into(),
-        )),
     }
 }
 

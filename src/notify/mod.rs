@@ -6,6 +6,7 @@ pub mod outbox;
 pub mod recipients;
 pub mod render;
 pub mod rules;
+pub mod smtp;
 pub mod worker;
 
 use std::path::Path;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::smtp::{SmtpSink, eventually, free_port};
+use std::sync::Arc;
 
 crate::on_both_backends!(
     each_transition_mails_the_people_it_concerns,
@@ -23,6 +24,7 @@ crate::on_both_backends!(
     without_smtp_mails_are_written_as_eml_files,
     mail_goes_over_starttls_with_auth_to_a_relay_with_a_private_ca,
     a_relay_that_never_answers_is_a_retried_failure_not_a_hang,
+    mail_goes_over_implicit_tls_on_connections_kept_open,
 );
 
 /// A server that accepts the connection and then says nothing (lettre bounds only the
@@ -560,5 +562,107 @@ async fn mail_goes_over_starttls_with_auth_to_a_relay_with_a_private_ca(backend:
             .unwrap_or_default()
             .contains("wrong-pass"),
         "no password in errors"
+    );
+}
+
+/// A relay speaking TLS from the first byte (`smtps://`, port 465 style), played by a TLS
+/// front that forwards each connection to a plain SMTP sink and counts the connections.
+struct TlsFront {
+    port: u16,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl TlsFront {
+    async fn start(cert_pem: &str, key_pem: &str, to: u16) -> TlsFront {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        rongcuo::notify::mailer::install_crypto_provider();
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+                .map(|c| c.unwrap())
+                .collect();
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut plain) = tokio::net::TcpStream::connect(("127.0.0.1", to)).await
+                    else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+        TlsFront { port, connections }
+    }
+}
+
+/// `smtps://` with a private CA; and mail goes out on connections kept open across messages
+/// (each on a socket with TCP_NODELAY), not one connection a mail.
+async fn mail_goes_over_implicit_tls_on_connections_kept_open(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = private_ca();
+    let ca_path = dir.path().join("ca.pem");
+    std::fs::write(&ca_path, &ca).unwrap();
+    let sink = SmtpSink::start(0, &[]);
+    let front = TlsFront::start(&cert, &key, sink.port).await;
+    let mut env = fast_mail(&format!("smtps://localhost:{}", front.port));
+    env.push(("RONGCUO_SMTP_CA_FILE", ca_path.display().to_string()));
+    env.push(("RONGCUO_MAIL_CONCURRENCY", "2".into()));
+    let app = app_with(backend, &env).await;
+    app.introduce(&[&CHEN, &SUN, &ZHOU]).await;
+    for _ in 0..12 {
+        app.file(&ZHANG, &filing()).await;
+    }
+    eventually(30, "mail delivered over implicit TLS", async || {
+        all_sent(&app).await
+    })
+    .await;
+    let sent = rows(&app).await.len();
+    assert!(sent >= 36, "{sent} mails");
+    assert_eq!(sink.received().len(), sent);
+    let connections = front.connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (1..=2).contains(&connections),
+        "{sent} mails over {connections} connections (mail.concurrency is 2)"
+    );
+    // Without the private CA the relay's certificate is not trusted: nothing is delivered.
+    let untrusted = app_with(
+        backend,
+        &fast_mail(&format!("smtps://localhost:{}", front.port)),
+    )
+    .await;
+    untrusted.file(&ZHANG, &filing()).await;
+    eventually(30, "a failed TLS handshake is retried", async || {
+        rows(&untrusted)
+            .await
+            .iter()
+            .any(|r| r.attempts > 0 && r.state == "pending")
+    })
+    .await;
+    let r = rows(&untrusted).await;
+    assert!(
+        r.iter().all(|r| r.state != "sent")
+            && r[0]
+                .last_error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("connection"),
+        "{:?}",
+        r[0].last_error
     );
 }
