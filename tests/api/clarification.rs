@@ -586,14 +586,7 @@ async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdicti
     .await;
     app.act_in(CLA, &id, &SUN, json!({"event": "close", "reason": "办结"}))
         .await;
-    let rows: Vec<rongcuo::db::models::OutboxRow> = app
-        .db()
-        .read(|c| {
-            use diesel::prelude::*;
-            Ok::<_, rongcuo::db::DbError>(rongcuo::db::schema::outbox::table.load(c)?)
-        })
-        .await
-        .unwrap();
+    let rows = all_mail(&app).await;
     assert!(rows.iter().any(|r| r.relation == "subject"));
     assert!(rows.iter().any(|r| r.relation == "unit_contact"));
     assert!(rows.len() > 15, "{} mails scanned", rows.len());
@@ -608,21 +601,7 @@ async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdicti
             r.recipient_email
         );
     }
-    let raw = {
-        let id = id.clone();
-        app.db()
-            .read(move |c| {
-                let case = rongcuo::db::repo::cases::find_by_id(c, &id)?.unwrap();
-                let rows = rongcuo::db::repo::transitions::list_for_case(c, &id)?;
-                Ok::<_, rongcuo::db::DbError>(format!(
-                    "{} {}",
-                    case.data,
-                    rows.iter().map(|r| r.payload.clone()).collect::<String>()
-                ))
-            })
-            .await
-            .unwrap()
-    };
+    let raw = at_rest(&app, &id).await;
     assert!(raw.contains("\"sealed\":\"v1."), "sealed at rest");
     assert!(
         !raw.contains(REPORTER_NAME) && !raw.contains(REPORTER_CONTACT),
@@ -656,6 +635,34 @@ async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdicti
     assert!(!stored.body.contains(REPORTER_NAME) && !stored.body.contains(REPORTER_CONTACT));
 }
 
+/// Every mail in the outbox, for every recipient.
+async fn all_mail(app: &TestApp) -> Vec<rongcuo::db::models::OutboxRow> {
+    app.db()
+        .read(|c| {
+            use diesel::prelude::*;
+            Ok::<_, rongcuo::db::DbError>(rongcuo::db::schema::outbox::table.load(c)?)
+        })
+        .await
+        .unwrap()
+}
+
+/// What case `id` keeps at rest: its data and every audit payload.
+async fn at_rest(app: &TestApp, id: &str) -> String {
+    let id = id.to_string();
+    app.db()
+        .read(move |c| {
+            let case = rongcuo::db::repo::cases::find_by_id(c, &id)?.unwrap();
+            let rows = rongcuo::db::repo::transitions::list_for_case(c, &id)?;
+            Ok::<_, rongcuo::db::DbError>(format!(
+                "{} {}",
+                case.data,
+                rows.iter().map(|r| r.payload.clone()).collect::<String>()
+            ))
+        })
+        .await
+        .unwrap()
+}
+
 const ACCUSER_NAME: &str = "诬告者丁戊";
 const ACCUSER_CONTACT: &str = "13700001111";
 
@@ -684,29 +691,8 @@ async fn shown_only_to(app: &TestApp, id: &str, needles: &[&str], allowed: &[&Pe
             }
         }
     }
-    let rows: Vec<rongcuo::db::models::OutboxRow> = app
-        .db()
-        .read(|c| {
-            use diesel::prelude::*;
-            Ok::<_, rongcuo::db::DbError>(rongcuo::db::schema::outbox::table.load(c)?)
-        })
-        .await
-        .unwrap();
-    let raw = {
-        let id = id.to_string();
-        app.db()
-            .read(move |c| {
-                let case = rongcuo::db::repo::cases::find_by_id(c, &id)?.unwrap();
-                let rows = rongcuo::db::repo::transitions::list_for_case(c, &id)?;
-                Ok::<_, rongcuo::db::DbError>(format!(
-                    "{} {}",
-                    case.data,
-                    rows.iter().map(|r| r.payload.clone()).collect::<String>()
-                ))
-            })
-            .await
-            .unwrap()
-    };
+    let rows = all_mail(app).await;
+    let raw = at_rest(app, id).await;
     for needle in needles {
         assert!(!raw.contains(needle), "`{needle}` in clear at rest");
         for r in &rows {
