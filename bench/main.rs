@@ -836,12 +836,12 @@ fn pg_limit(
          BEGIN;\n\
          UPDATE cases SET state = CASE state WHEN 'needs_supplement' THEN 'filed' ELSE 'needs_supplement' END, \
          version = version + 1, updated_at = now(), \
-         overdue = false, disclosed = true, data = :data, audit_head = md5(random()::text) || md5(random()::text) \
+         overdue = false, disclosed = true, outcome = NULL, talk_state = NULL, data = :data, audit_head = md5(random()::text) || md5(random()::text) \
          WHERE id = 'seed-' || lpad(:n::text, 10, '0') RETURNING version AS v \\gset\n\
          INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id, actor_role, \
-         payload, at, prev_hash, hash) VALUES ('seed-' || lpad(:n::text, 10, '0'), :v, \
+         payload, at, prev_hash, hash, stage_seconds) VALUES ('seed-' || lpad(:n::text, 10, '0'), :v, \
          'request_supplement', 'filed', 'needs_supplement', 'u-intake', 'intake', :payload, \
-         now(), repeat('0', 64), md5(random()::text) || md5(random()::text));\n",
+         now(), repeat('0', 64), md5(random()::text) || md5(random()::text), 60);\n",
     );
     for k in 0..mails {
         script.push_str(&format!(
@@ -969,6 +969,8 @@ fn sqlite_limit(
                             cases::updated_at.eq(now),
                             cases::overdue.eq(false),
                             cases::disclosed.eq(true),
+                            cases::outcome.eq(None::<String>),
+                            cases::talk_state.eq(None::<String>),
                             cases::data.eq(data),
                             cases::audit_head.eq(&hash),
                         ))
@@ -987,6 +989,7 @@ fn sqlite_limit(
                             at: now,
                             prev_hash: "0".repeat(64),
                             hash,
+                            stage_seconds: Some(60),
                         })
                         .execute(c)?;
                     for k in 0..mails {

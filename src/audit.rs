@@ -56,6 +56,7 @@ pub fn verify_case(
 ) -> Option<Break> {
     let mut prev = GENESIS.to_string();
     let mut prev_to: Option<String> = None;
+    let mut prev_at: Option<NaiveDateTime> = None;
     for (i, row) in rows.iter().enumerate() {
         let brk = |reason: String| {
             Some(Break {
@@ -76,8 +77,13 @@ pub fn verify_case(
         if row_hash(row) != row.hash {
             return brk("the row's content does not match its hash".into());
         }
+        // Outside the hash but derived from the chain: the time since the previous row.
+        if row.stage_seconds != prev_at.map(|at| (row.at - at).num_seconds()) {
+            return brk("stage_seconds is not the time since the previous row".into());
+        }
         prev = row.hash.clone();
         prev_to = Some(row.to_state.clone());
+        prev_at = Some(row.at);
     }
     let last = rows.last().map(|r| r.seq).unwrap_or(0);
     if last != version {

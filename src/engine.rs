@@ -401,7 +401,8 @@ impl Engine {
     /// Plans the audit row, the outbox rows and the timers of one transition, and returns
     /// the audit row's hash: the case's new head. `prev_hash` is the head the case had when
     /// it was read, `timers` its timers that are not cancelled (none for a new case); the
-    /// case's version guard makes sure it still has them when written.
+    /// case's version guard makes sure it still has them when written. `from` is the state
+    /// left and when the case entered it (none for a filing).
     #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
@@ -410,7 +411,7 @@ impl Engine {
         prev_hash: &str,
         timers: &[TimerRow],
         event: &str,
-        from: Option<&str>,
+        from: Option<(&str, DateTime<Utc>)>,
         actor: &Actor,
         role: Role,
         payload: &Value,
@@ -420,11 +421,14 @@ impl Engine {
     ) -> Result<String, TxError> {
         let seq = case.version;
         let prev_hash = if seq == 1 { GENESIS } else { prev_hash }.to_string();
+        let (from, entered) = (from.map(|(state, _)| state), from.map(|(_, at)| at));
         let mut row = TransitionRow {
             case_id: case.id.clone(),
             seq,
             event: event.to_string(),
             from_state: from.map(str::to_string),
+            // How long the case stayed in `from`: since the transition that entered it.
+            stage_seconds: entered.map(|at| (now - at).num_seconds()),
             to_state: case.state.clone(),
             actor_id: actor.id.clone(),
             actor_role: role.as_str().to_string(),
@@ -619,7 +623,7 @@ impl Engine {
             next.disclosed = case.disclosed || wf.discloses(&next.state);
             next.updated_at = now;
             let mut writes = Writes::default();
-            let new_head = engine.record(conn, &next, &head, &timers, event, Some(&case.state), &actor, role, &step.payload, now, &known, &mut writes)?;
+            let new_head = engine.record(conn, &next, &head, &timers, event, Some((&case.state, case.updated_at)), &actor, role, &step.payload, now, &known, &mut writes)?;
             writes.update = Some((CaseRow::from_case(&next, &new_head), case.version));
             if let Some(filing) = linked {
                 let lc = filing.case;

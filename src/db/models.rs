@@ -47,6 +47,10 @@ pub struct CaseRow {
     pub audit_head: String,
     /// Visible to its subject and their unit (see `Case::disclosed`).
     pub disclosed: bool,
+    /// What statistics count as the outcome: the decision's, or a report's finding.
+    pub outcome: Option<String>,
+    /// The follow-up talk's state, if the case owes one.
+    pub talk_state: Option<String>,
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
@@ -63,6 +67,9 @@ pub struct TransitionRow {
     pub at: NaiveDateTime,
     pub prev_hash: String,
     pub hash: String,
+    /// Whole seconds spent in `from_state` before this transition (none for the filing):
+    /// derived from the chain, outside the hash, checked by `audit verify`.
+    pub stage_seconds: Option<i64>,
 }
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
@@ -132,6 +139,15 @@ fn search_text(c: &Case) -> String {
     .to_lowercase()
 }
 
+/// The outcome statistics count: the decision's (exoneration) or the report's finding.
+fn counted_outcome(c: &Case) -> Option<String> {
+    let r = &c.records;
+    r["decision"]["outcome"]
+        .as_str()
+        .or_else(|| r["conclusion"]["finding"].as_str())
+        .map(str::to_string)
+}
+
 impl CaseRow {
     pub fn from_case(c: &Case, audit_head: &str) -> CaseRow {
         CaseRow {
@@ -159,6 +175,8 @@ impl CaseRow {
             search_text: search_text(c),
             audit_head: audit_head.to_string(),
             disclosed: c.disclosed,
+            outcome: counted_outcome(c),
+            talk_state: c.records["talk"]["state"].as_str().map(str::to_string),
         }
     }
 

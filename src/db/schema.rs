@@ -39,6 +39,8 @@ diesel::table! {
         search_text -> Text,
         audit_head -> Text,
         disclosed -> Bool,
+        outcome -> Nullable<Text>,
+        talk_state -> Nullable<Text>,
     }
 }
 
@@ -55,6 +57,7 @@ diesel::table! {
         at -> Timestamp,
         prev_hash -> Text,
         hash -> Text,
+        stage_seconds -> Nullable<BigInt>,
     }
 }
 

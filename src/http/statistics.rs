@@ -1,82 +1,58 @@
 //! `GET /api/v1/statistics?org=&from=&to=`: per workflow, for cases of the org subtree
-//! created in the period — counts per state and outcome, overdue counts, and how long cases
-//! stay in each stage (median and 90th percentile, from the audit timeline).
+//! created in the period — counts per state and outcome, overdue counts, follow-up talks,
+//! and how long cases stay in each stage (median and 90th percentile by nearest rank, of
+//! each transition's `stage_seconds`). The database counts and ranks (`repo::statistics`);
+//! no case row is loaded.
 
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use super::{AppState, query};
 use crate::auth::Caller;
-use crate::db::models::CaseRow;
+use crate::db::repo::statistics::{Group, Scope, Stage};
 use crate::db::{DbError, repo};
 use crate::error::AppError;
 
-/// The p-quantile (0..=1) of sorted values, nearest rank.
-pub fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
+fn hours(seconds: Option<i64>) -> Option<f64> {
+    seconds.map(|s| (s as f64 / 3600.0 * 100.0).round() / 100.0)
 }
 
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
-fn summarize(rows: &[CaseRow], stages: &[(String, Option<String>, NaiveDateTime)]) -> Value {
-    let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
-    let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
-    let mut overdue = 0;
-    let mut talks: BTreeMap<String, usize> =
+/// One workflow's statistics from what the database counted.
+fn summarize(groups: &[Group], stages: &[Stage]) -> Value {
+    let mut by_state: BTreeMap<String, i64> = BTreeMap::new();
+    let mut by_outcome: BTreeMap<String, i64> = BTreeMap::new();
+    let mut talks: BTreeMap<String, i64> =
         [("due".to_string(), 0), ("overdue".to_string(), 0)].into();
-    for r in rows {
-        *by_state.entry(r.state.clone()).or_default() += 1;
-        if r.overdue {
-            overdue += 1;
+    let (mut cases, mut overdue) = (0, 0);
+    for g in groups {
+        cases += g.cases;
+        *by_state.entry(g.state.clone()).or_default() += g.cases;
+        if let Some(o) = &g.outcome {
+            *by_outcome.entry(o.clone()).or_default() += g.cases;
         }
-        let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
-        if let Some(o) = data["decision"]["outcome"].as_str() {
-            *by_outcome.entry(o.to_string()).or_default() += 1;
+        if g.overdue {
+            overdue += g.cases;
         }
-        if let Some(f) = data["conclusion"]["finding"].as_str() {
-            *by_outcome.entry(f.to_string()).or_default() += 1;
-        }
-        if let Some(t @ ("due" | "overdue")) = data["talk"]["state"].as_str() {
-            *talks.entry(t.to_string()).or_default() += 1;
+        if let Some(t @ ("due" | "overdue")) = g.talk_state.as_deref() {
+            *talks.entry(t.to_string()).or_default() += g.cases;
         }
     }
-    // Time in a stage: from entering a state (the previous transition) to leaving it.
-    let mut spans: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut prev: Option<(&str, NaiveDateTime)> = None;
-    for (case_id, from, at) in stages {
-        if let (Some((pc, pat)), Some(state)) = (prev, from)
-            && pc == case_id
-        {
-            spans
-                .entry(state.clone())
-                .or_default()
-                .push((*at - pat).num_seconds() as f64 / 3600.0);
-        }
-        prev = Some((case_id.as_str(), *at));
-    }
-    let durations: BTreeMap<String, Value> = spans
-        .into_iter()
-        .map(|(stage, mut hours)| {
-            hours.sort_by(|a, b| a.total_cmp(b));
+    let durations: BTreeMap<String, Value> = stages
+        .iter()
+        .map(|s| {
             let v = json!({
-                "count": hours.len(),
-                "median_hours": quantile(&hours, 0.5).map(round2),
-                "p90_hours": quantile(&hours, 0.9).map(round2),
+                "count": s.spans,
+                "median_hours": hours(s.median),
+                "p90_hours": hours(s.p90),
             });
-            (stage, v)
+            (s.stage.clone(), v)
         })
         .collect();
     json!({
-        "cases": rows.len(),
+        "cases": cases,
         "by_state": by_state,
         "by_outcome": by_outcome,
         "overdue": overdue,
@@ -123,10 +99,16 @@ pub async fn get_statistics(
         .read(move |c| {
             let mut out = BTreeMap::new();
             for name in names {
-                let rows = repo::cases::created_between(c, name, &subtree, from, to, &viewer)?;
-                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-                let stages = repo::transitions::stage_times(c, &ids)?;
-                out.insert(name.to_string(), summarize(&rows, &stages));
+                let scope = Scope {
+                    workflow: name,
+                    org: &subtree,
+                    from,
+                    to,
+                    viewer: &viewer,
+                };
+                let groups = repo::statistics::groups(c, &scope)?;
+                let stages = repo::statistics::stages(c, &scope)?;
+                out.insert(name.to_string(), summarize(&groups, &stages));
             }
             Ok::<_, DbError>(out)
         })
@@ -137,18 +119,4 @@ pub async fn get_statistics(
         "to": crate::view::rfc3339(to.and_utc()),
         "workflows": result,
     })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quantile;
-
-    #[test]
-    fn nearest_rank_quantiles() {
-        let v: Vec<f64> = (1..=10).map(f64::from).collect();
-        assert_eq!(quantile(&v, 0.5), Some(5.0));
-        assert_eq!(quantile(&v, 0.9), Some(9.0));
-        assert_eq!(quantile(&[7.0], 0.9), Some(7.0));
-        assert_eq!(quantile(&[], 0.5), None);
-    }
 }

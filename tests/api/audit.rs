@@ -37,13 +37,23 @@ async fn an_edit_behind_the_services_back_is_caught(app: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
+    let fourth = app.file(&ZHANG, &filing()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.act(
+        &fourth,
+        &LI,
+        json!({"event": "reject_intake", "reason": "重复申请"}),
+    )
+    .await;
 
     let db = app.db().clone();
     let report = tokio::task::spawn_blocking(move || audit::verify_all(&db))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((report.cases, report.rows, report.breaks.len()), (3, 5, 0));
+    assert_eq!((report.cases, report.rows, report.breaks.len()), (4, 7, 0));
 
     // The table refuses edits outright.
     let edit = format!(
@@ -68,6 +78,13 @@ async fn an_edit_behind_the_services_back_is_caught(app: TestApp) {
     )
     .await
     .unwrap();
+    // A stage made to look shorter (outside the hash, but derived from the chain).
+    exec(
+        &app,
+        format!("UPDATE transitions SET stage_seconds = stage_seconds + 3600 WHERE case_id = '{fourth}' AND seq = 2"),
+    )
+    .await
+    .unwrap();
     // The head the next transition would chain to, pointed elsewhere.
     exec(
         &app,
@@ -81,7 +98,7 @@ async fn an_edit_behind_the_services_back_is_caught(app: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(report.breaks.len(), 3, "{:?}", report.breaks);
+    assert_eq!(report.breaks.len(), 4, "{:?}", report.breaks);
     let b = report.breaks.iter().find(|b| b.case_id == id).unwrap();
     assert_eq!(b.seq, 2);
     assert!(b.reason.contains("hash"), "{b}");
@@ -89,6 +106,8 @@ async fn an_edit_behind_the_services_back_is_caught(app: TestApp) {
     assert!(b.reason.contains("state"), "{b}");
     let b = report.breaks.iter().find(|b| b.case_id == third).unwrap();
     assert!(b.reason.contains("audit head"), "{b}");
+    let b = report.breaks.iter().find(|b| b.case_id == fourth).unwrap();
+    assert!(b.reason.contains("stage_seconds"), "{b}");
 
     // The command line says the same and exits 1.
     let url = app.settings.database.url.clone();
@@ -113,5 +132,5 @@ async fn an_edit_behind_the_services_back_is_caught(app: TestApp) {
         stdout.contains(&format!("BROKEN case {id} row 2")),
         "{stdout}"
     );
-    assert!(stdout.contains("3 broken chains"), "{stdout}");
+    assert!(stdout.contains("4 broken chains"), "{stdout}");
 }

@@ -24,6 +24,7 @@ mod refusals;
 mod schemathesis;
 mod smtp;
 mod snapshots;
+mod statistics;
 mod substance;
 mod timers;
 mod tipoff;

@@ -4,7 +4,7 @@ use rongcuo::db::{Db, DbError, DbUrl, migrations};
 use crate::helpers::*;
 
 /// The migrations of each backend (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: usize = 9;
+const MIGRATIONS: usize = 10;
 
 fn up_down_up(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
@@ -40,7 +40,7 @@ fn audit_head_is_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000009", "000008", "000007", "000006", "000005"] {
+    for version in ["000010", "000009", "000008", "000007", "000006", "000005"] {
         assert!(
             migrations::revert_last(&mut conn)
                 .unwrap()
@@ -58,7 +58,7 @@ fn audit_head_is_backfilled(url: &str) {
         insert_case_sql("c1", "investigating", 2)
     ))
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 5);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 6);
     drop(conn);
     let heads: Vec<(String, String, i64, String)> = db
         .read_blocking(|c| rongcuo::db::repo::cases::all_ids(c).map_err(DbError::from))
@@ -73,11 +73,13 @@ fn disclosed_is_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    assert!(
-        migrations::revert_last(&mut conn)
-            .unwrap()
-            .ends_with("000009")
-    );
+    for version in ["000010", "000009"] {
+        assert!(
+            migrations::revert_last(&mut conn)
+                .unwrap()
+                .ends_with(version)
+        );
+    }
     let report = |id: &str, state: &str, version: i64| {
         insert_case_sql(id, state, version).replace("'exoneration'", "'clarification'")
     };
@@ -110,7 +112,7 @@ fn disclosed_is_backfilled(url: &str) {
         .concat(),
     )
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 1);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 2);
     drop(conn);
     let mut disclosed: Vec<(String, bool)> = db
         .read_blocking(|c| {
@@ -130,6 +132,75 @@ fn disclosed_is_backfilled(url: &str) {
             ("received".to_string(), false),
         ]
     );
+}
+
+/// A case's id, outcome and talk state.
+type CaseColumns = (String, Option<String>, Option<String>);
+
+/// Migration 10 gives existing cases the outcome and talk state statistics count, and each
+/// transition the whole seconds since the one before (`stage_seconds`), with sub-second
+/// parts, on both backends, exactly as the service computes it for new rows.
+fn statistics_columns_are_backfilled(url: &str) {
+    let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
+    let mut conn = db.writer_connection().unwrap();
+    migrations::run_pending(&mut conn).unwrap();
+    assert!(
+        migrations::revert_last(&mut conn)
+            .unwrap()
+            .ends_with("000010")
+    );
+    let row = |seq: i64, at: &str| {
+        format!(
+            "INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id,
+                actor_role, payload, at, prev_hash, hash)
+             VALUES ('c1', {seq}, 'e', 'filed', 'filed', 'a', 'intake', '{{}}', '{at}', 'p', 'h{seq}');"
+        )
+    };
+    let data = r#"{"decision": {"outcome": "mitigate"}, "talk": {"state": "due"}}"#;
+    conn.batch_execute(
+        &[
+            insert_case_sql("c1", "mitigated", 4).replace("'{}'", &format!("'{data}'")),
+            insert_case_sql("c2", "unfounded", 1)
+                .replace("'exoneration'", "'clarification'")
+                .replace("'{}'", r#"'{"conclusion": {"finding": "unfounded"}}'"#),
+            row(1, "2026-01-01 00:00:00"),
+            row(2, "2026-01-01 00:59:59.900000"),
+            row(3, "2026-01-01 01:00:00.100000"),
+            row(4, "2026-01-03 01:00:00.100001"),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 1);
+    drop(conn);
+    let (cases, seconds): (Vec<CaseColumns>, Vec<Option<i64>>) = db
+        .read_blocking(|c| {
+            use diesel::prelude::*;
+            use rongcuo::db::schema::{cases, transitions};
+            let cases = cases::table
+                .select((cases::id, cases::outcome, cases::talk_state))
+                .order(cases::id)
+                .load(c)?;
+            let seconds = transitions::table
+                .select(transitions::stage_seconds)
+                .order(transitions::seq)
+                .load(c)?;
+            Ok::<_, DbError>((cases, seconds))
+        })
+        .unwrap();
+    assert_eq!(
+        cases,
+        [
+            ("c1".into(), Some("mitigate".into()), Some("due".into())),
+            ("c2".into(), Some("unfounded".into()), None),
+        ]
+    );
+    assert_eq!(seconds, [None, Some(3599), Some(0), Some(172_800)]);
+}
+
+#[test]
+fn statistics_columns_are_backfilled_by_their_migration() {
+    with_each_database_url(statistics_columns_are_backfilled);
 }
 
 #[test]

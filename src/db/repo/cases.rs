@@ -103,6 +103,8 @@ pub fn update_guarded(
             ", decider_id = ",
             ", overdue = ",
             ", disclosed = ",
+            ", outcome = ",
+            ", talk_state = ",
             ", data = ",
             ", updated_at = ",
             ", audit_head = ",
@@ -117,6 +119,8 @@ pub fn update_guarded(
             Bind::NullableText(row.decider_id.as_deref()),
             Bind::Bool(row.overdue),
             Bind::Bool(row.disclosed),
+            Bind::NullableText(row.outcome.as_deref()),
+            Bind::NullableText(row.talk_state.as_deref()),
             Bind::Text(&row.data),
             Bind::Timestamp(row.updated_at),
             Bind::Text(&row.audit_head),
@@ -208,11 +212,11 @@ impl ListFilter {
     }
 }
 
-type BoxedCond = Box<dyn BoxableExpression<cases::table, DbBackend, SqlType = Bool>>;
+pub(super) type BoxedCond = Box<dyn BoxableExpression<cases::table, DbBackend, SqlType = Bool>>;
 
 /// How a condition on an org subtree is written, which decides how SQLite finds a page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Subtree {
+pub(super) enum Subtree {
     /// `subject_org = org OR subject_org LIKE 'org/%'`. PostgreSQL serves the prefix from
     /// its `text_pattern_ops` index (a range would follow the database's collation, which
     /// may ignore `/`). SQLite cannot serve it from an index (its `LIKE` ignores case, its
@@ -230,7 +234,7 @@ enum Subtree {
 
 impl Subtree {
     /// The form the backend's indexes serve: a range on SQLite, a prefix on PostgreSQL.
-    fn indexed_on(conn: &DbConnection) -> Subtree {
+    pub(super) fn indexed_on(conn: &DbConnection) -> Subtree {
         match conn {
             DbConnection::Sqlite(_) => Subtree::Range,
             DbConnection::Pg(_) => Subtree::Like,
@@ -238,7 +242,7 @@ impl Subtree {
     }
 }
 
-fn in_subtree_cond(org: &str, how: Subtree) -> BoxedCond {
+pub(super) fn in_subtree_cond(org: &str, how: Subtree) -> BoxedCond {
     match how {
         Subtree::Range => Box::new(
             cases::subject_org
@@ -439,30 +443,4 @@ pub fn in_subtree(conn: &mut DbConnection, workflow: &str, org: &str) -> QueryRe
         .filter(in_subtree_cond(org, how))
         .order((cases::subject_id.asc(), cases::created_at.asc()))
         .load(conn)
-}
-
-/// Cases of `workflow` in `org`'s subtree created in [from, to) that `viewer`, staff of
-/// that subtree, may see: a case not yet disclosed to its subject counts for those who
-/// handle it, never for a unit admin or the subject.
-pub fn created_between(
-    conn: &mut DbConnection,
-    workflow: &str,
-    org: &str,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-    viewer: &Visibility,
-) -> QueryResult<Vec<CaseRow>> {
-    let how = Subtree::indexed_on(conn);
-    let q = cases::table
-        .filter(cases::workflow.eq(workflow.to_string()))
-        .filter(in_subtree_cond(org, how))
-        .filter(cases::created_at.ge(from))
-        .filter(cases::created_at.lt(to))
-        .into_boxed();
-    let q = if viewer.org_subtrees.is_empty() {
-        q.filter(cases::disclosed)
-    } else {
-        q.filter(cases::disclosed.or(cases::subject_id.ne(viewer.person_id.clone())))
-    };
-    q.load(conn)
 }

@@ -5,6 +5,7 @@ pub mod fixed;
 pub mod idempotency;
 pub mod outbox;
 pub mod people;
+pub mod statistics;
 pub mod step;
 pub mod timers;
 pub mod transitions;

@@ -92,6 +92,10 @@ impl QueryFragment<Pg> for StepWrites<'_> {
         out.push_bind_param::<Bool, _>(&c.overdue)?;
         out.push_sql(", disclosed = ");
         out.push_bind_param::<Bool, _>(&c.disclosed)?;
+        out.push_sql(", outcome = ");
+        out.push_bind_param::<Nullable<Text>, _>(&c.outcome)?;
+        out.push_sql(", talk_state = ");
+        out.push_bind_param::<Nullable<Text>, _>(&c.talk_state)?;
         out.push_sql(", data = ");
         out.push_bind_param::<Text, _>(&c.data)?;
         out.push_sql(", updated_at = ");
@@ -106,7 +110,7 @@ impl QueryFragment<Pg> for StepWrites<'_> {
         for (i, t) in self.transitions.iter().enumerate() {
             out.push_sql(&format!(
                 ", t{i} AS (INSERT INTO transitions (case_id, seq, event, from_state, to_state, \
-                 actor_id, actor_role, payload, at, prev_hash, hash) SELECT "
+                 actor_id, actor_role, payload, at, prev_hash, hash, stage_seconds) SELECT "
             ));
             List::new(&mut out)
                 .bind::<Text, _>(&t.case_id)?
@@ -119,7 +123,8 @@ impl QueryFragment<Pg> for StepWrites<'_> {
                 .bind::<Text, _>(&t.payload)?
                 .bind::<Timestamp, _>(&t.at)?
                 .bind::<Text, _>(&t.prev_hash)?
-                .bind::<Text, _>(&t.hash)?;
+                .bind::<Text, _>(&t.hash)?
+                .bind::<Nullable<BigInt>, _>(&t.stage_seconds)?;
             out.push_sql(" FROM u)");
         }
         // The mails, and below the timers, in one statement each, not one per row: every

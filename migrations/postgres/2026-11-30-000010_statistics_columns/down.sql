@@ -1,0 +1,3 @@
+ALTER TABLE transitions DROP COLUMN stage_seconds;
+ALTER TABLE cases DROP COLUMN talk_state;
+ALTER TABLE cases DROP COLUMN outcome;

@@ -1,0 +1,328 @@
+//! Statistics are counted and ranked by the database. Here they are checked against the
+//! way the service computed them before, in memory from every row (kept below as the
+//! oracle), on a varied data set: both workflows, several orgs and creation days, cases in
+//! many states, hidden reports, follow-up talks, stage durations with sub-second parts,
+//! for callers who see everything, a unit admin and a narrower period.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use rongcuo::db::DbError;
+use rongcuo::db::models::CaseRow;
+use rongcuo::db::schema::{cases, transitions};
+use rongcuo::domain::{Actor, OrgPath, Role, workflow};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+both_backends!(sql_statistics_equal_the_in_memory_ones_on_a_varied_data_set);
+
+/// The p-quantile of sorted values by nearest rank (the service's former method).
+fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The former in-memory summary of one workflow's rows and their transitions.
+fn oracle(rows: &[CaseRow], stages: &[(String, Option<String>, NaiveDateTime)]) -> Value {
+    let mut by_state: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_outcome: BTreeMap<String, usize> = BTreeMap::new();
+    let mut talks: BTreeMap<String, usize> = [("due".into(), 0), ("overdue".into(), 0)].into();
+    let mut overdue = 0;
+    for r in rows {
+        *by_state.entry(r.state.clone()).or_default() += 1;
+        if r.overdue {
+            overdue += 1;
+        }
+        let data: Value = serde_json::from_str(&r.data).unwrap();
+        if let Some(o) = data["decision"]["outcome"].as_str() {
+            *by_outcome.entry(o.to_string()).or_default() += 1;
+        }
+        if let Some(f) = data["conclusion"]["finding"].as_str() {
+            *by_outcome.entry(f.to_string()).or_default() += 1;
+        }
+        if let Some(t @ ("due" | "overdue")) = data["talk"]["state"].as_str() {
+            *talks.entry(t.to_string()).or_default() += 1;
+        }
+    }
+    let mut spans: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut prev: Option<(&str, NaiveDateTime)> = None;
+    for (case_id, from, at) in stages {
+        if let (Some((pc, pat)), Some(state)) = (prev, from)
+            && pc == case_id
+        {
+            spans
+                .entry(state.clone())
+                .or_default()
+                .push((*at - pat).num_seconds() as f64 / 3600.0);
+        }
+        prev = Some((case_id.as_str(), *at));
+    }
+    let durations: BTreeMap<String, Value> = spans
+        .into_iter()
+        .map(|(stage, mut hours)| {
+            hours.sort_by(|a, b| a.total_cmp(b));
+            let v = json!({
+                "count": hours.len(),
+                "median_hours": quantile(&hours, 0.5).map(round2),
+                "p90_hours": quantile(&hours, 0.9).map(round2),
+            });
+            (stage, v)
+        })
+        .collect();
+    json!({
+        "cases": rows.len(),
+        "by_state": by_state,
+        "by_outcome": by_outcome,
+        "overdue": overdue,
+        "talks": talks,
+        "stage_durations": durations,
+    })
+}
+
+fn actor(p: &Person) -> Actor {
+    Actor {
+        id: p.id.into(),
+        name: p.name.into(),
+        email: p.email(),
+        roles: p.roles.iter().map(|r| Role::parse(r).unwrap()).collect(),
+        org: OrgPath::parse(p.org).unwrap(),
+    }
+}
+
+/// What the former code answered for `who` over `org` and [from, to).
+async fn expected(
+    app: &TestApp,
+    who: &Person,
+    org: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Value {
+    let (rows, all_stages) = app
+        .db()
+        .read(|c| {
+            let rows: Vec<CaseRow> = cases::table.load(c)?;
+            let stages: Vec<(String, Option<String>, NaiveDateTime)> = transitions::table
+                .select((
+                    transitions::case_id,
+                    transitions::from_state,
+                    transitions::at,
+                ))
+                .order((transitions::case_id.asc(), transitions::seq.asc()))
+                .load(c)?;
+            Ok::<_, DbError>((rows, stages))
+        })
+        .await
+        .unwrap();
+    let viewer = actor(who);
+    let mut out = serde_json::Map::new();
+    for name in ["exoneration", "clarification"] {
+        let rows: Vec<CaseRow> = rows
+            .iter()
+            .filter(|r| r.workflow == name)
+            .filter(|r| rongcuo::domain::org::covers(org, &r.subject_org))
+            .filter(|r| r.created_at >= from && r.created_at < to)
+            .filter(|r| workflow::can_see(&viewer, &CaseRow::clone(r).into_case().unwrap()))
+            .cloned()
+            .collect();
+        let stages: Vec<_> = all_stages
+            .iter()
+            .filter(|(id, _, _)| rows.iter().any(|r| &r.id == id))
+            .cloned()
+            .collect();
+        out.insert(name.into(), oracle(&rows, &stages));
+    }
+    Value::Object(out)
+}
+
+async fn answered(app: &TestApp, who: &Person, query: &str) -> Value {
+    let r = app.get(&format!("/api/v1/statistics{query}"), who).await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    v["workflows"].clone()
+}
+
+async fn sql_statistics_equal_the_in_memory_ones_on_a_varied_data_set(app: TestApp) {
+    app.introduce(&[&CHEN, &SUN, &ZHOU, &WANG, &ZHAO]).await;
+    let start = app.clock().now();
+    let later = |mins: i64| {
+        app.clock()
+            .advance(Duration::minutes(mins) + Duration::milliseconds(317))
+    };
+    let order = || json!({"requirements": "整改", "due_at": due_in_days(400)});
+    // Exoneration cases across the story, in two orgs, on different days.
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let mut body = filing();
+        if i % 3 == 2 {
+            body["subject"] = json!({"id": format!("u-new-{i}"), "name": "新人", "email": "n@example.cn",
+                                     "org": "anhui/hefei/finance/budget", "position": "科员"});
+        }
+        let filer = if i % 3 == 2 { &CHEN } else { &ZHANG };
+        let id = app.file(filer, &body).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        later(7 * (i + 1));
+        if i >= 1 {
+            app.act(
+                &id,
+                &LI,
+                json!({"event": "accept", "investigator_id": CHEN.id}),
+            )
+            .await;
+            later(90 + 13 * i);
+        }
+        if i >= 2 {
+            app.act(
+                &id,
+                &CHEN,
+                findings(if i == 4 { "mitigate" } else { "exonerate" }, &[]),
+            )
+            .await;
+            later(30 * i);
+        }
+        if i >= 3 {
+            let decide = match i {
+                4 => {
+                    json!({"event": "decide", "outcome": "mitigate", "explanation": "从轻", "degree": "reduced",
+                            "sanction": "demerit", "rectification": order()})
+                }
+                5 => json!({"event": "decide", "outcome": "deny", "explanation": "不予容错"}),
+                _ => {
+                    json!({"event": "decide", "outcome": "exonerate", "explanation": "免责", "rectification": order()})
+                }
+            };
+            app.act(&id, &SUN, decide).await;
+            later(61);
+        }
+        if i == 6 {
+            app.act(
+                &id,
+                &ZHANG,
+                json!({"event": "submit_rectification", "report": "已整改"}),
+            )
+            .await;
+            later(5);
+        }
+        ids.push(id);
+        app.clock().advance(Duration::days(1));
+    }
+    app.act(
+        &ids[0],
+        &ZHANG,
+        json!({"event": "withdraw", "reason": "撤回"}),
+    )
+    .await;
+    // Reports: one hidden (received), one disclosed and investigated, one dismissed.
+    let report = |summary: &str| {
+        json!({"subject": {"id": ZHANG.id, "name": ZHANG.name, "email": ZHANG.email(), "org": ZHANG.org, "position": "科长"},
+               "allegation": {"summary": summary, "details": "详情", "channel": "letter"}})
+    };
+    app.file_in(CLA, &LI, &report("未处理")).await;
+    let asked = app.file_in(CLA, &LI, &report("函询")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    later(20);
+    app.act_in(
+        CLA,
+        &asked,
+        &CHEN,
+        json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(30)}),
+    )
+    .await;
+    later(200);
+    app.act_in(
+        CLA,
+        &asked,
+        &ZHANG,
+        json!({"event": "submit_explanation", "explanation": "说明"}),
+    )
+    .await;
+    later(45);
+    app.act_in(
+        CLA,
+        &asked,
+        &CHEN,
+        json!({"event": "accept_explanation", "conclusion": "采信"}),
+    )
+    .await;
+    let dropped = app.file_in(CLA, &LI, &report("不予调查")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    later(3);
+    app.act_in(
+        CLA,
+        &dropped,
+        &LI,
+        json!({"event": "propose_dismissal", "reason_code": "labeling", "explanation": "乱扣帽子"}),
+    )
+    .await;
+    later(300);
+    app.act_in(CLA, &dropped, &SUN, json!({"event": "confirm_dismissal"}))
+        .await;
+
+    let from = start.naive_utc() - Duration::days(1);
+    let to = app.clock().now().naive_utc() + Duration::days(2);
+    let narrow = (start + Duration::days(2)).naive_utc();
+    let narrow_to = (start + Duration::days(5)).naive_utc();
+    let iso = |t: NaiveDateTime| t.and_utc().to_rfc3339();
+    for (who, org, query, lo, hi) in [
+        (&SUN, "anhui/hefei", String::new(), from, to),
+        (&ZHOU, "anhui", String::new(), from, to),
+        (&WANG, "anhui/hefei/finance", String::new(), from, to),
+        (
+            &SUN,
+            "anhui/hefei/finance/budget",
+            "?org=anhui/hefei/finance/budget".to_string(),
+            from,
+            to,
+        ),
+        (
+            &SUN,
+            "anhui/hefei",
+            format!("?from={}&to={}", iso(narrow), iso(narrow_to)),
+            narrow,
+            narrow_to,
+        ),
+    ] {
+        let query = if query.is_empty() {
+            format!("?from={}&to={}", iso(lo), iso(hi))
+        } else if query.starts_with("?org") {
+            format!("{query}&from={}&to={}", iso(lo), iso(hi))
+        } else {
+            query
+        };
+        let got = answered(&app, who, &query.replace('+', "%2B")).await;
+        let want = expected(&app, who, org, lo, hi).await;
+        assert_eq!(got, want, "{} over {org} {query}", who.id);
+    }
+    // The data set is varied enough to mean something.
+    let all = answered(&app, &SUN, "").await;
+    assert!(
+        all["exoneration"]["stage_durations"]
+            .as_object()
+            .unwrap()
+            .len()
+            >= 4,
+        "{all}"
+    );
+    assert_eq!(all["exoneration"]["talks"]["due"], 1);
+    assert_eq!(all["clarification"]["cases"], 3);
+    assert_eq!(
+        answered(&app, &WANG, "").await["clarification"]["cases"],
+        1,
+        "the hidden ones are not the unit's"
+    );
+}
