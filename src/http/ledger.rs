@@ -1,11 +1,14 @@
-//! `GET /api/v1/ledger?org=`: the 台账 — per cadre of the caller's jurisdiction, the
-//! outcomes of their exoneration cases, influence periods and when they end, and open
-//! rectifications. `Accept: text/csv` gives the same as CSV (UTF-8 with BOM).
-
-use std::collections::BTreeMap;
+//! `GET /api/v1/ledger?org=&limit=&cursor=`: the 台账 — per cadre of the caller's
+//! jurisdiction, the outcomes of their exoneration cases, sanctions, influence periods and
+//! promotion bars and when they end, effects, talks and open rectifications; a page of
+//! cadres at a time (`repo::ledger`). `Accept: text/csv` streams the whole ledger as CSV
+//! (UTF-8 with BOM), a batch of cadres at a time.
 
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::{AppState, query};
@@ -95,6 +98,127 @@ pub fn csv_response(body: String, name: &str) -> HttpResponse {
         .body(body)
 }
 
+/// The ledger's CSV columns.
+const HEADERS: [&str; 19] = [
+    "干部编号 cadre id",
+    "姓名 name",
+    "单位 org",
+    "职务 position",
+    "案件编号 case",
+    "事项 title",
+    "状态 state",
+    "认定结果 outcome",
+    "认定时间 decided at",
+    "影响期(月) influence months",
+    "影响期届满 influence ends",
+    "影响期内 in influence period",
+    "整改状态 rectification",
+    "整改期限 due",
+    "处理方式 degree",
+    "处分 sanction",
+    "提拔限制期届满 promotion bar ends",
+    "免责效果 effects",
+    "谈话 follow-up talk",
+];
+
+/// Cadres a JSON page holds unless `limit` says, and at most.
+const PAGE: i64 = 100;
+const MAX_PAGE: i64 = 500;
+/// Cadres read at a time while streaming the CSV: its memory, whatever the ledger's size.
+const CSV_BATCH: i64 = 200;
+
+/// A page's rows (ordered by cadre, see `repo::ledger`) as cadres with their lines.
+fn cadres(
+    wf: &dyn Workflow,
+    rows: &[CaseRow],
+    today: chrono::NaiveDate,
+) -> Result<Vec<(Value, Vec<Value>)>, AppError> {
+    let mut out: Vec<(Value, Vec<Value>)> = Vec::new();
+    for row in rows {
+        let same = out.last().is_some_and(|(s, _)| {
+            s["id"] == row.subject_id.as_str() && s["org"] == row.subject_org.as_str()
+        });
+        if !same {
+            let subject = json!({"id": row.subject_id, "name": row.subject_name, "org": row.subject_org, "position": row.subject_position});
+            out.push((subject, Vec::new()));
+        }
+        if let Some((_, lines)) = out.last_mut() {
+            lines.push(line(wf, row, today)?);
+        }
+    }
+    Ok(out)
+}
+
+/// One CSV row per case line.
+fn csv_rows(cadres: &[(Value, Vec<Value>)]) -> impl Iterator<Item = Vec<Value>> + '_ {
+    cadres.iter().flat_map(|(s, cases)| {
+        cases.iter().map(move |c| {
+            vec![
+                s["id"].clone(),
+                s["name"].clone(),
+                s["org"].clone(),
+                s["position"].clone(),
+                c["number"].clone(),
+                c["title"].clone(),
+                json!(format!(
+                    "{} {}",
+                    state_zh(c["state"].as_str().unwrap_or_default()),
+                    c["state"].as_str().unwrap_or_default()
+                )),
+                c["outcome"].clone(),
+                c["decided_at"].clone(),
+                c["influence_period_months"].clone(),
+                c["influence_ends_on"].clone(),
+                json!(if c["influence_active"] == true {
+                    "是 yes"
+                } else {
+                    "否 no"
+                }),
+                c["rectification"]["state"].clone(),
+                c["rectification"]["due_at"].clone(),
+                c["degree"].clone(),
+                c["sanction"]["code"].clone(),
+                c["promotion_bar_ends_on"].clone(),
+                json!(
+                    c["effects"]
+                        .as_array()
+                        .map(|e| e
+                            .iter()
+                            .filter_map(|x| x["text"].as_str())
+                            .collect::<Vec<_>>()
+                            .join("；"))
+                        .unwrap_or_default()
+                ),
+                c["talk"]["state"].clone(),
+            ]
+        })
+    })
+}
+
+fn csv_line(row: &[Value]) -> String {
+    let mut out = row.iter().map(csv_field).collect::<Vec<_>>().join(",");
+    out.push_str("\r\n");
+    out
+}
+
+pub fn encode_cursor((org, id): &repo::ledger::After) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{org}\n{id}"))
+}
+
+pub fn decode_cursor(s: &str) -> Result<repo::ledger::After, AppError> {
+    let bad = || AppError::validation("cursor", "is not a ledger cursor this service issued");
+    let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (org, id) = text.split_once('\n').ok_or_else(bad)?;
+    let org = crate::domain::OrgPath::parse(org).map_err(|_| bad())?;
+    if id.is_empty() || id.chars().count() > 200 {
+        return Err(bad());
+    }
+    Ok((org.as_str().to_string(), id.to_string()))
+}
+
+/// The ledger: `limit` cadres (default 100, at most 500) after `cursor`, with
+/// `next_cursor`; as `text/csv`, every cadre from `cursor` on, streamed a batch at a time.
 pub async fn get_ledger(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -102,102 +226,54 @@ pub async fn get_ledger(
 ) -> Result<HttpResponse, AppError> {
     let actor = caller.0;
     query::require_staff(&actor, "the ledger")?;
-    let mut asked = None;
+    let (mut asked, mut limit, mut after) = (None, PAGE, None);
     for (k, v) in query::params(&req)? {
         match k.as_str() {
             "org" => asked = Some(query::org("org", &v)?),
-            other => return Err(AppError::validation(other, "unknown parameter; use org")),
+            "limit" => {
+                limit = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        AppError::validation("limit", format!("must be 1 to {MAX_PAGE}"))
+                    })?
+            }
+            "cursor" => after = Some(decode_cursor(&v)?),
+            other => {
+                return Err(AppError::validation(
+                    other,
+                    "unknown parameter; use org, limit, cursor",
+                ));
+            }
         }
     }
     let org = query::staff_scope(&actor, asked)?;
     let subtree = org.as_str().to_string();
-    let rows = state
-        .engine
-        .db
-        .read(move |c| Ok::<_, DbError>(repo::cases::in_subtree(c, "exoneration", &subtree)?))
-        .await?;
     let today = state.engine.clock.now().date_naive();
-    let wf = state
-        .engine
-        .registry
-        .get("exoneration")
-        .ok_or_else(AppError::not_found)?;
-    let mut by_cadre: BTreeMap<String, (Value, Vec<Value>)> = BTreeMap::new();
-    for row in &rows {
-        let subject = json!({"id": row.subject_id, "name": row.subject_name, "org": row.subject_org, "position": row.subject_position});
-        let entry = by_cadre
-            .entry(row.subject_id.clone())
-            .or_insert_with(|| (subject, Vec::new()));
-        entry.1.push(line(wf, row, today)?);
+    let registry = state.engine.registry.clone();
+    if registry.get("exoneration").is_none() {
+        return Err(AppError::not_found());
     }
     if wants_csv(&req) {
-        let headers = [
-            "干部编号 cadre id",
-            "姓名 name",
-            "单位 org",
-            "职务 position",
-            "案件编号 case",
-            "事项 title",
-            "状态 state",
-            "认定结果 outcome",
-            "认定时间 decided at",
-            "影响期(月) influence months",
-            "影响期届满 influence ends",
-            "影响期内 in influence period",
-            "整改状态 rectification",
-            "整改期限 due",
-            "处理方式 degree",
-            "处分 sanction",
-            "提拔限制期届满 promotion bar ends",
-            "免责效果 effects",
-            "谈话 follow-up talk",
-        ];
-        let lines = by_cadre.values().flat_map(|(s, cases)| {
-            cases.iter().map(move |c| {
-                vec![
-                    s["id"].clone(),
-                    s["name"].clone(),
-                    s["org"].clone(),
-                    s["position"].clone(),
-                    c["number"].clone(),
-                    c["title"].clone(),
-                    json!(format!(
-                        "{} {}",
-                        state_zh(c["state"].as_str().unwrap_or_default()),
-                        c["state"].as_str().unwrap_or_default()
-                    )),
-                    c["outcome"].clone(),
-                    c["decided_at"].clone(),
-                    c["influence_period_months"].clone(),
-                    c["influence_ends_on"].clone(),
-                    json!(if c["influence_active"] == true {
-                        "是 yes"
-                    } else {
-                        "否 no"
-                    }),
-                    c["rectification"]["state"].clone(),
-                    c["rectification"]["due_at"].clone(),
-                    c["degree"].clone(),
-                    c["sanction"]["code"].clone(),
-                    c["promotion_bar_ends_on"].clone(),
-                    json!(
-                        c["effects"]
-                            .as_array()
-                            .map(|e| e
-                                .iter()
-                                .filter_map(|x| x["text"].as_str())
-                                .collect::<Vec<_>>()
-                                .join("；"))
-                            .unwrap_or_default()
-                    ),
-                    c["talk"]["state"].clone(),
-                ]
-            })
-        });
-        return Ok(csv_response(csv(&headers, lines), "ledger"));
+        return Ok(csv_stream(
+            state.engine.db.clone(),
+            registry,
+            subtree,
+            after,
+            today,
+        ));
     }
-    let items: Vec<Value> = by_cadre
-        .into_values()
+    let (rows, next) = state
+        .engine
+        .db
+        .read(move |c| Ok::<_, DbError>(repo::ledger::page(c, &subtree, after.as_ref(), limit)?))
+        .await?;
+    let wf = registry
+        .get("exoneration")
+        .ok_or_else(AppError::not_found)?;
+    let items: Vec<Value> = cadres(wf, &rows, today)?
+        .into_iter()
         .map(|(subject, cases)| {
             let until = cases
                 .iter()
@@ -210,5 +286,58 @@ pub async fn get_ledger(
         .collect();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({"org": org, "as_of": today, "items": items})))
+        .json(json!({"org": org, "as_of": today, "items": items, "next_cursor": next.as_ref().map(encode_cursor)})))
+}
+
+/// The whole ledger as CSV (UTF-8 with a BOM), `CSV_BATCH` cadres at a time: its memory
+/// does not grow with the ledger.
+fn csv_stream(
+    db: crate::db::Db,
+    registry: crate::domain::registry::Registry,
+    org: String,
+    after: Option<repo::ledger::After>,
+    today: chrono::NaiveDate,
+) -> HttpResponse {
+    enum Next {
+        From(Option<repo::ledger::After>),
+        Done,
+    }
+    let head = format!("\u{feff}{}\r\n", HEADERS.join(","));
+    let first = futures_util::stream::once(async move { Ok::<_, AppError>(Bytes::from(head)) });
+    let pages = futures_util::stream::unfold(Next::From(after), move |next| {
+        let (db, registry, org) = (db.clone(), registry.clone(), org.clone());
+        async move {
+            let Next::From(after) = next else {
+                return None;
+            };
+            let page = db
+                .read(move |c| {
+                    Ok::<_, DbError>(repo::ledger::page(c, &org, after.as_ref(), CSV_BATCH)?)
+                })
+                .await
+                .map_err(AppError::from);
+            let chunk = page.and_then(|(rows, next)| {
+                let wf = registry
+                    .get("exoneration")
+                    .ok_or_else(AppError::not_found)?;
+                let text: String = csv_rows(&cadres(wf, &rows, today)?)
+                    .map(|r| csv_line(&r))
+                    .collect();
+                Ok((Bytes::from(text), next))
+            });
+            Some(match chunk {
+                Ok((bytes, Some(after))) => (Ok(bytes), Next::From(Some(after))),
+                Ok((bytes, None)) => (Ok(bytes), Next::Done),
+                Err(e) => (Err(e), Next::Done),
+            })
+        }
+    });
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"ledger.csv\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(futures_util::StreamExt::chain(first, pages))
 }

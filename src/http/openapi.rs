@@ -225,12 +225,14 @@ pub struct LedgerEntry {
     pub cases: Vec<LedgerCase>,
 }
 
-/// 台账: the exoneration cases of each cadre of the org subtree.
+/// 台账: the exoneration cases of each cadre of the org subtree, a page of cadres.
 #[derive(Serialize, ToSchema)]
 pub struct Ledger {
     pub org: String,
     pub as_of: NaiveDate,
     pub items: Vec<LedgerEntry>,
+    /// The next page's `cursor`; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -791,10 +793,24 @@ pub mod ops {
             "an org subtree inside the caller's (default: the caller's org)",
             crate::domain::OrgPath::schema(),
         ))
+        .parameter(query(
+            "limit",
+            "cadres on a page: 1 to 500 (default 100)",
+            ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(500))
+                .into(),
+        ))
+        .parameter(query(
+            "cursor",
+            "`next_cursor` of the page before",
+            String::schema(),
+        ))
         .response(
             "200",
             ResponseBuilder::new()
-                .description("the ledger; `Accept: text/csv` for a spreadsheet (UTF-8, BOM)")
+                .description("a page of the ledger; `Accept: text/csv` for the whole ledger as a spreadsheet (UTF-8, BOM), streamed")
                 .content(JSON, Content::new(Some(ledger)))
                 .content(CSV, Content::new(Some(String::schema())))
                 .build(),

@@ -11,6 +11,7 @@ both_backends!(
     readiness_reports_the_mail_backlog,
     metrics_count_requests_transitions_and_mail,
     statistics_count_states_outcomes_and_time_per_stage,
+    the_ledger_pages_through_cadres_without_splitting_one,
 );
 
 async fn statistics_count_states_outcomes_and_time_per_stage(app: TestApp) {
@@ -300,4 +301,130 @@ async fn readiness_reports_the_mail_backlog(app: TestApp) {
         v["outbox"]["waiting"].is_i64() && v["outbox"]["dead"] == 0,
         "{v}"
     );
+}
+
+/// 300 cadres, some with two cases, in a subtree, its sub-orgs and a sibling org that shares
+/// its prefix (`…/finance-x`, not part of it): written straight to the database.
+async fn seed_cadres(app: &TestApp) -> Vec<(String, String, usize)> {
+    let mut sql = String::new();
+    let mut expected = Vec::new();
+    for i in 0..330 {
+        let org = match i % 4 {
+            0 => "anhui/hefei/finance",
+            1 => "anhui/hefei/finance/budget",
+            2 => "anhui/hefei/finance/tax/a",
+            _ => "anhui/hefei/finance-x",
+        };
+        let cadre = format!("c-{:04}", (i * 7919) % 1000);
+        let cases = 1 + i % 2;
+        for k in 0..cases {
+            sql.push_str(&format!(
+                "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name,
+                    subject_email, subject_org, subject_position, applicant_id, applicant_name,
+                    applicant_email, applicant_role, title, overdue, catalogue_version, data,
+                    created_at, updated_at, search_text, audit_head)
+                 VALUES ('s-{i}-{k}', 'exoneration', 'filed', 1, '{cadre}', '干部{i}', 'c@x.cn', '{org}',
+                    '科员', '{cadre}', '干部{i}', 'c@x.cn', 'cadre', '事项{i}', false, '2026.2',
+                    '{{\"incident\": {{}}}}', '2026-0{m}-01 00:00:00', '2026-01-01 00:00:00', '', '');",
+                m = 1 + k,
+            ));
+        }
+        if org != "anhui/hefei/finance-x" {
+            expected.push((org.to_string(), cadre, cases));
+        }
+    }
+    app.db()
+        .write(move |c| {
+            diesel::connection::SimpleConnection::batch_execute(c, &sql)
+                .map_err(rongcuo::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    expected.sort();
+    expected
+}
+
+async fn the_ledger_pages_through_cadres_without_splitting_one(app: TestApp) {
+    let expected = seed_cadres(&app).await;
+    assert_eq!(expected.len(), 248);
+    // Page after page of 100 cadres: each cadre once, whole, in (org, id) order.
+    let mut seen: Vec<(String, String, usize)> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/ledger?org=anhui/hefei/finance&cursor={c}"),
+            None => "/api/v1/ledger?org=anhui/hefei/finance".to_string(),
+        };
+        let v: Value = get(&app, &path, &LI, "application/json")
+            .await
+            .json()
+            .await
+            .unwrap();
+        pages += 1;
+        let items = v["items"].as_array().unwrap();
+        assert!(items.len() <= 100);
+        for item in items {
+            seen.push((
+                item["subject"]["org"].as_str().unwrap().to_string(),
+                item["subject"]["id"].as_str().unwrap().to_string(),
+                item["cases"].as_array().unwrap().len(),
+            ));
+        }
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(
+        seen, expected,
+        "every cadre once, with all their cases, in order"
+    );
+    // A smaller page; a bad limit or cursor is a 422 naming it.
+    let v: Value = get(&app, "/api/v1/ledger?limit=7", &LI, "application/json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 7);
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("cursor=xyz", "cursor"),
+    ] {
+        let r = get(
+            &app,
+            &format!("/api/v1/ledger?{query}"),
+            &LI,
+            "application/json",
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["errors"][0]["field"], field);
+    }
+    // The whole ledger as CSV, streamed in batches: every case line once.
+    let r = get(
+        &app,
+        "/api/v1/ledger?org=anhui/hefei/finance",
+        &LI,
+        "text/csv",
+    )
+    .await;
+    assert!(
+        r.headers().get("content-length").is_none(),
+        "streamed, not buffered"
+    );
+    let text = r.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    let cases: usize = expected.iter().map(|(_, _, n)| n).sum();
+    assert_eq!(lines.len(), cases);
+    assert!(
+        !text.contains("finance-x"),
+        "the sibling org is not in the subtree"
+    );
+    let mut ids: Vec<&str> = lines.iter().map(|l| l.split(',').next().unwrap()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), expected.len(), "a cadre's lines stay together");
 }

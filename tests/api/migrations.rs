@@ -4,7 +4,7 @@ use rongcuo::db::{Db, DbError, DbUrl, migrations};
 use crate::helpers::*;
 
 /// The migrations of each backend (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: usize = 10;
+const MIGRATIONS: usize = 11;
 
 fn up_down_up(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
@@ -40,7 +40,9 @@ fn audit_head_is_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000010", "000009", "000008", "000007", "000006", "000005"] {
+    for version in [
+        "000011", "000010", "000009", "000008", "000007", "000006", "000005",
+    ] {
         assert!(
             migrations::revert_last(&mut conn)
                 .unwrap()
@@ -58,7 +60,7 @@ fn audit_head_is_backfilled(url: &str) {
         insert_case_sql("c1", "investigating", 2)
     ))
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 6);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 7);
     drop(conn);
     let heads: Vec<(String, String, i64, String)> = db
         .read_blocking(|c| rongcuo::db::repo::cases::all_ids(c).map_err(DbError::from))
@@ -73,7 +75,7 @@ fn disclosed_is_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000010", "000009"] {
+    for version in ["000011", "000010", "000009"] {
         assert!(
             migrations::revert_last(&mut conn)
                 .unwrap()
@@ -112,7 +114,7 @@ fn disclosed_is_backfilled(url: &str) {
         .concat(),
     )
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 2);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 3);
     drop(conn);
     let mut disclosed: Vec<(String, bool)> = db
         .read_blocking(|c| {
@@ -144,11 +146,13 @@ fn statistics_columns_are_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    assert!(
-        migrations::revert_last(&mut conn)
-            .unwrap()
-            .ends_with("000010")
-    );
+    for version in ["000011", "000010"] {
+        assert!(
+            migrations::revert_last(&mut conn)
+                .unwrap()
+                .ends_with(version)
+        );
+    }
     let row = |seq: i64, at: &str| {
         format!(
             "INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id,
@@ -171,7 +175,7 @@ fn statistics_columns_are_backfilled(url: &str) {
         .concat(),
     )
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 1);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 2);
     drop(conn);
     let (cases, seconds): (Vec<CaseColumns>, Vec<Option<i64>>) = db
         .read_blocking(|c| {

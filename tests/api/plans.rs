@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use diesel::connection::{Connection, InstrumentationEvent, SimpleConnection};
 use diesel::{PgConnection, RunQueryDsl, sql_query};
 use rongcuo::db::repo::cases::{ListFilter, Visibility, list};
-use rongcuo::db::{Db, DbError, DbUrl, migrations};
+use rongcuo::db::{Db, DbConnection, DbError, DbUrl, migrations};
 
 use crate::helpers::create_pg_database;
 
@@ -29,7 +29,14 @@ SELECT md5(i::text), CASE WHEN i % 5 = 0 THEN 'clarification' ELSE 'exoneration'
     timestamp '2023-01-01' + i * interval '1 minute', timestamp '2023-01-01' + i * interval '1 minute',
     'case ' || i || ' 先检查后招标 description ' || (i % 1000)
 FROM generate_series(1, 1000000) AS i;
-ANALYZE cases;";
+INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id, actor_role, payload,
+    at, prev_hash, hash, stage_seconds)
+SELECT md5(i::text), s, 'e', CASE WHEN s = 1 THEN NULL ELSE 'filed' END, 'filed', 'a', 'intake', '{}',
+    timestamp '2023-01-01' + i * interval '1 minute' + s * interval '1 hour', 'p', 'h',
+    CASE WHEN s = 1 THEN NULL ELSE 3600 + i % 7200 END
+FROM generate_series(1, 1000000, 5) AS i, generate_series(1, 3) AS s;
+ANALYZE cases;
+ANALYZE transitions;";
 
 const SQLITE_SEED: &str = "
 BEGIN IMMEDIATE;
@@ -47,6 +54,14 @@ SELECT printf('c%09d', i), CASE WHEN i % 5 = 0 THEN 'clarification' ELSE 'exoner
     datetime('2023-01-01', '+' || i || ' minutes'), datetime('2023-01-01', '+' || i || ' minutes'),
     'case ' || i || ' 先检查后招标 description ' || (i % 1000)
 FROM s;
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 5 FROM s WHERE i < 1000000 - 5),
+     k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 3)
+INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id, actor_role, payload,
+    at, prev_hash, hash, stage_seconds)
+SELECT printf('c%09d', i), n, 'e', CASE WHEN n = 1 THEN NULL ELSE 'filed' END, 'filed', 'a',
+    'intake', '{}', datetime('2023-01-01', '+' || i || ' minutes', '+' || n || ' hours'), 'p', 'h',
+    CASE WHEN n = 1 THEN NULL ELSE 3600 + i % 7200 END
+FROM s, k;
 COMMIT;
 ANALYZE;";
 
@@ -59,41 +74,89 @@ fn filter() -> ListFilter {
     ListFilter::new("exoneration", visibility, 21)
 }
 
-/// Splits diesel's `[a, "b", 3]` bind list into SQL literals.
+/// Splits diesel's `[a, "b", 3, ["x", "y"]]` bind list into SQL literals (a list of
+/// strings, as `= ANY(…)` binds it, becomes an `ARRAY[…]`).
 fn literals(binds: &str) -> Vec<String> {
-    let inner = binds.trim().trim_start_matches('[').trim_end_matches(']');
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut in_str = false;
-    let mut escaped = false;
-    for ch in inner.chars() {
-        match (in_str, escaped, ch) {
-            (true, true, c) => {
-                cur.push(c);
-                escaped = false;
+    fn value(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.peek() {
+            Some('"') => {
+                chars.next();
+                let mut s = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => s.extend(chars.next()),
+                        '"' => break,
+                        c => s.push(c),
+                    }
+                }
+                format!("'{}'", s.replace('\'', "''"))
             }
-            (true, false, '\\') => escaped = true,
-            (true, false, '"') => in_str = false,
-            (false, _, '"') => in_str = true,
-            (false, _, ',') => {
-                out.push(std::mem::take(&mut cur));
+            Some('[') => {
+                chars.next();
+                let mut items = Vec::new();
+                loop {
+                    while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
+                        chars.next();
+                    }
+                    if chars.peek() == Some(&']') {
+                        chars.next();
+                        break;
+                    }
+                    items.push(value(chars));
+                }
+                format!("ARRAY[{}]", items.join(", "))
             }
-            (_, _, c) => cur.push(c),
+            _ => {
+                let mut token = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c == ',' || c == ']' {
+                        break;
+                    }
+                    token.push(c);
+                    chars.next();
+                }
+                let token = token.trim().to_string();
+                match token.as_str() {
+                    "true" | "false" => token,
+                    "None" => "NULL".into(),
+                    _ if token.parse::<i64>().is_ok() => token,
+                    _ => format!("'{}'", token.replace('\'', "''")),
+                }
+            }
         }
     }
-    if !cur.trim().is_empty() || !out.is_empty() {
-        out.push(cur);
+    let Some(list) = value(&mut binds.trim().chars().peekable())
+        .strip_prefix("ARRAY[")
+        .and_then(|l| l.strip_suffix(']'))
+        .map(str::to_string)
+    else {
+        return Vec::new();
+    };
+    // Split the top-level list again on its own commas.
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut cur) = (0, false, String::new());
+    let mut prev = ' ';
+    for c in list.chars() {
+        match c {
+            '\'' if !(quoted && prev == '\'') => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted => depth -= 1,
+            _ => {}
+        }
+        if c == ',' && depth == 0 && !quoted {
+            out.push(std::mem::take(&mut cur).trim().to_string());
+        } else {
+            cur.push(c);
+        }
+        prev = c;
     }
-    out.into_iter()
-        .map(|v| {
-            let v = v.trim().to_string();
-            match v.as_str() {
-                "true" | "false" => v,
-                _ if v.parse::<i64>().is_ok() => v,
-                _ => format!("'{}'", v.replace('\'', "''")),
-            }
-        })
-        .collect()
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
 }
 
 /// The list filters to explain, each a query the API can send.
@@ -246,8 +309,73 @@ fn list_queries(url: &str, seed: &str) -> (Db, Vec<Sent>) {
         assert!(!selects.is_empty(), "{name}: the list query was captured");
         out.push((name, selects, rows.len()));
     }
+    for (name, run) in reports() {
+        captured.lock().unwrap().clear();
+        let n = run(&mut conn);
+        let selects: Vec<String> = captured
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|q| q.starts_with("SELECT") || q.starts_with("WITH"))
+            .cloned()
+            .collect();
+        assert!(!selects.is_empty(), "{name}: the query was captured");
+        out.push((name, selects, n));
+    }
     drop(conn);
     (db, out)
+}
+
+/// The queries of the ledger and the statistics, each a request the API can serve.
+#[allow(clippy::type_complexity)]
+fn reports() -> Vec<(&'static str, Box<dyn Fn(&mut DbConnection) -> usize>)> {
+    use rongcuo::db::repo::{ledger, statistics};
+    let scope = |org: &'static str, c: &mut DbConnection| {
+        let viewer = Visibility {
+            person_id: "u-staff".into(),
+            org_subtrees: vec!["p7".into()],
+            ..Default::default()
+        };
+        let scope = statistics::Scope {
+            workflow: "exoneration",
+            org,
+            from: NaiveDate::from_ymd_opt(2023, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
+            to: NaiveDate::from_ymd_opt(2025, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
+            viewer: &viewer,
+        };
+        statistics::groups(c, &scope).unwrap().len() + statistics::stages(c, &scope).unwrap().len()
+    };
+    vec![
+        (
+            "ledger page of a large subtree",
+            Box::new(|c| ledger::page(c, "p7", None, 100).unwrap().0.len()),
+        ),
+        (
+            "ledger page after a cursor",
+            Box::new(|c| {
+                let after = ("p7/c7/u7".to_string(), "u-5".to_string());
+                ledger::page(c, "p7", Some(&after), 100).unwrap().0.len()
+            }),
+        ),
+        (
+            "ledger page of a small subtree",
+            Box::new(|c| ledger::page(c, "p7/c7/u7", None, 100).unwrap().0.len()),
+        ),
+        (
+            "statistics of a large subtree",
+            Box::new(move |c| scope("p7", c)),
+        ),
+        (
+            "statistics of a small subtree",
+            Box::new(move |c| scope("p7/c7/u7", c)),
+        ),
+    ]
 }
 
 fn plans_enabled() -> bool {
@@ -267,28 +395,29 @@ fn every_list_filter_avoids_a_sequential_scan_on_a_million_cases() {
     let (_db, queries) = list_queries(&pg.url, PG_SEED);
     let mut pgc = PgConnection::establish(&pg.url).unwrap();
     for (name, selects, n) in queries {
-        let sql = selects.last().unwrap();
-        let (text, binds) = sql.split_once(" -- binds: ").expect("diesel's debug form");
-        let args = literals(binds);
-        pgc.batch_execute("DEALLOCATE ALL").unwrap();
-        pgc.batch_execute(&format!("PREPARE q AS {text}")).unwrap();
-        let explain = format!("EXPLAIN (FORMAT TEXT) EXECUTE q({})", args.join(", "));
-        #[derive(diesel::QueryableByName)]
-        struct Line {
-            #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
-            line: String,
+        for sql in &selects {
+            let (text, binds) = sql.split_once(" -- binds: ").expect("diesel's debug form");
+            let args = literals(binds);
+            pgc.batch_execute("DEALLOCATE ALL").unwrap();
+            pgc.batch_execute(&format!("PREPARE q AS {text}")).unwrap();
+            let explain = format!("EXPLAIN (FORMAT TEXT) EXECUTE q({})", args.join(", "));
+            #[derive(diesel::QueryableByName)]
+            struct Line {
+                #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+                line: String,
+            }
+            let plan: Vec<String> = sql_query(&explain)
+                .load::<Line>(&mut pgc)
+                .unwrap_or_else(|e| panic!("{name}: {e}\n{text}\n{args:?}"))
+                .into_iter()
+                .map(|l| l.line)
+                .collect();
+            let plan = plan.join("\n");
+            assert!(
+                !plan.contains("Seq Scan on cases") && !plan.contains("Seq Scan on transitions"),
+                "{name} ({n} rows): sequential scan\n{text}\n{plan}"
+            );
         }
-        let plan: Vec<String> = sql_query(&explain)
-            .load::<Line>(&mut pgc)
-            .unwrap()
-            .into_iter()
-            .map(|l| l.line)
-            .collect();
-        let plan = plan.join("\n");
-        assert!(
-            !plan.contains("Seq Scan on cases"),
-            "{name} ({n} rows): sequential scan\n{text}\n{plan}"
-        );
         eprintln!("{name}: {n} rows, plan ok");
     }
 }
@@ -315,8 +444,15 @@ fn every_sqlite_list_filter_uses_an_index_on_a_million_cases() {
                 .read_blocking(|c| sql_query(&explain).load(c).map_err(DbError::from))
                 .unwrap();
             let plan: Vec<String> = lines.into_iter().map(|l| l.detail).collect();
+            // A whole table read, under its name or an alias (`c`, `t`).
+            let table_scan = |l: &String| {
+                matches!(
+                    l.trim(),
+                    "SCAN cases" | "SCAN c" | "SCAN transitions" | "SCAN t"
+                )
+            };
             assert!(
-                !plan.iter().any(|l| l.trim() == "SCAN cases"),
+                !plan.iter().any(table_scan),
                 "{name} ({n} rows): a scan of the whole table\n{text}\n{plan:#?}"
             );
             plans.push(plan.join("; "));

@@ -212,11 +212,11 @@ impl ListFilter {
     }
 }
 
-pub(super) type BoxedCond = Box<dyn BoxableExpression<cases::table, DbBackend, SqlType = Bool>>;
+type BoxedCond = Box<dyn BoxableExpression<cases::table, DbBackend, SqlType = Bool>>;
 
 /// How a condition on an org subtree is written, which decides how SQLite finds a page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Subtree {
+enum Subtree {
     /// `subject_org = org OR subject_org LIKE 'org/%'`. PostgreSQL serves the prefix from
     /// its `text_pattern_ops` index (a range would follow the database's collation, which
     /// may ignore `/`). SQLite cannot serve it from an index (its `LIKE` ignores case, its
@@ -232,17 +232,7 @@ pub(super) enum Subtree {
     Range,
 }
 
-impl Subtree {
-    /// The form the backend's indexes serve: a range on SQLite, a prefix on PostgreSQL.
-    pub(super) fn indexed_on(conn: &DbConnection) -> Subtree {
-        match conn {
-            DbConnection::Sqlite(_) => Subtree::Range,
-            DbConnection::Pg(_) => Subtree::Like,
-        }
-    }
-}
-
-pub(super) fn in_subtree_cond(org: &str, how: Subtree) -> BoxedCond {
+fn in_subtree_cond(org: &str, how: Subtree) -> BoxedCond {
     match how {
         Subtree::Range => Box::new(
             cases::subject_org
@@ -432,15 +422,5 @@ pub fn all_ids(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, i64,
     cases::table
         .select((cases::id, cases::state, cases::version, cases::audit_head))
         .order((cases::created_at.asc(), cases::id.asc()))
-        .load(conn)
-}
-
-/// Every case of `workflow` about a cadre of `org` or below (the ledger), by subject.
-pub fn in_subtree(conn: &mut DbConnection, workflow: &str, org: &str) -> QueryResult<Vec<CaseRow>> {
-    let how = Subtree::indexed_on(conn);
-    cases::table
-        .filter(cases::workflow.eq(workflow.to_string()))
-        .filter(in_subtree_cond(org, how))
-        .order((cases::subject_id.asc(), cases::created_at.asc()))
         .load(conn)
 }

@@ -3,6 +3,7 @@
 pub mod cases;
 pub mod fixed;
 pub mod idempotency;
+pub mod ledger;
 pub mod outbox;
 pub mod people;
 pub mod statistics;

@@ -2,14 +2,12 @@
 //! 90th percentile by the database's own exact methods, no case row loaded.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
-use super::cases::{BoxedCond, Subtree, Visibility, in_subtree_cond};
+use super::cases::Visibility;
 use super::like_escape;
 use crate::db::DbConnection;
-use crate::db::schema::cases;
 
 /// Which cases statistics cover: those of `workflow` about a cadre of `org` or below,
 /// created in [from, to), that `viewer` (staff of that subtree) may see.
@@ -22,43 +20,91 @@ pub struct Scope<'a> {
 }
 
 /// Cases with the same state, outcome, overdue flag and talk state.
-#[derive(Clone, Debug, PartialEq, Eq, Queryable)]
+#[derive(Clone, Debug, PartialEq, Eq, QueryableByName)]
 pub struct Group {
+    #[diesel(sql_type = Text)]
     pub state: String,
+    #[diesel(sql_type = Nullable<Text>)]
     pub outcome: Option<String>,
+    #[diesel(sql_type = Bool)]
     pub overdue: bool,
+    #[diesel(sql_type = Nullable<Text>)]
     pub talk_state: Option<String>,
+    #[diesel(sql_type = BigInt)]
     pub cases: i64,
+}
+
+/// Who counts: a unit admin alone sees disclosed cases only; staff never count hidden cases
+/// about themselves (the viewer's id is always bound, as `$6`).
+fn hidden(scope: &Scope<'_>) -> &'static str {
+    if scope.viewer.org_subtrees.is_empty() {
+        "(c.disclosed AND $6 IS NOT NULL)"
+    } else {
+        "(c.disclosed OR c.subject_id <> $6)"
+    }
+}
+
+/// The scope's cases (`c`), joined to `join`, on each backend: PostgreSQL finds the subtree
+/// with its pattern index; SQLite reads the subtree's range of the (workflow, org,
+/// created) index, which it is told to use (planning without the values, it would walk
+/// the period's cases of every org instead).
+fn scoped(conn: &DbConnection, scope: &Scope<'_>, select: &str, join: &str, rest: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => format!(
+            "SELECT {select} FROM cases c {join}
+             WHERE c.workflow = $1 AND (c.subject_org = $2 OR c.subject_org LIKE $3 ESCAPE '\\')
+               AND c.created_at >= $4 AND c.created_at < $5 AND {} {rest}",
+            hidden(scope)
+        ),
+        DbConnection::Sqlite(_) => format!(
+            "SELECT {select} FROM cases c INDEXED BY cases_workflow_org_created {join}
+             WHERE c.workflow = ?1 AND c.subject_org >= ?2 AND c.subject_org < ?3
+               AND (c.subject_org = ?2 OR c.subject_org >= ?7)
+               AND c.created_at >= ?4 AND c.created_at < ?5 AND {} {rest}",
+            hidden(scope).replace("$6", "?6")
+        ),
+    }
+}
+
+/// Runs `sql` (from [`scoped`]) with the scope's binds.
+fn load<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
+    conn: &mut DbConnection,
+    scope: &Scope<'_>,
+    sql: String,
+) -> QueryResult<Vec<T>> {
+    let me = scope.viewer.person_id.as_str();
+    match conn {
+        DbConnection::Pg(c) => diesel::sql_query(sql)
+            .bind::<Text, _>(scope.workflow)
+            .bind::<Text, _>(scope.org)
+            .bind::<Text, _>(format!("{}/%", like_escape(scope.org)))
+            .bind::<Timestamp, _>(scope.from)
+            .bind::<Timestamp, _>(scope.to)
+            .bind::<Text, _>(me)
+            .load(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(sql)
+            .bind::<Text, _>(scope.workflow)
+            .bind::<Text, _>(scope.org)
+            .bind::<Text, _>(format!("{}0", scope.org))
+            .bind::<Timestamp, _>(scope.from)
+            .bind::<Timestamp, _>(scope.to)
+            .bind::<Text, _>(me)
+            .bind::<Text, _>(format!("{}/", scope.org))
+            .load(c),
+    }
 }
 
 /// The cases of `scope`, counted by state, outcome, overdue flag and talk state.
 pub fn groups(conn: &mut DbConnection, scope: &Scope<'_>) -> QueryResult<Vec<Group>> {
-    let how = Subtree::indexed_on(conn);
-    let visible: BoxedCond = if scope.viewer.org_subtrees.is_empty() {
-        Box::new(cases::disclosed)
-    } else {
-        Box::new(cases::disclosed.or(cases::subject_id.ne(scope.viewer.person_id.clone())))
-    };
-    cases::table
-        .filter(cases::workflow.eq(scope.workflow.to_string()))
-        .filter(in_subtree_cond(scope.org, how))
-        .filter(cases::created_at.ge(scope.from))
-        .filter(cases::created_at.lt(scope.to))
-        .filter(visible)
-        .group_by((
-            cases::state,
-            cases::outcome,
-            cases::overdue,
-            cases::talk_state,
-        ))
-        .select((
-            cases::state,
-            cases::outcome,
-            cases::overdue,
-            cases::talk_state,
-            count_star(),
-        ))
-        .load(conn)
+    let sql = scoped(
+        conn,
+        scope,
+        "c.state AS state, c.outcome AS outcome, c.overdue AS overdue, \
+         c.talk_state AS talk_state, count(*) AS cases",
+        "",
+        "GROUP BY c.state, c.outcome, c.overdue, c.talk_state",
+    );
+    load(conn, scope, sql)
 }
 
 /// How long the cases of a scope stayed in one state (each transition's `stage_seconds`).
@@ -80,65 +126,40 @@ pub struct Stage {
 /// reported): PostgreSQL's `percentile_disc`, on SQLite the same ranks picked with
 /// window functions. Both exact.
 pub fn stages(conn: &mut DbConnection, scope: &Scope<'_>) -> QueryResult<Vec<Stage>> {
-    let me = scope.viewer.person_id.as_str();
-    // A unit admin alone sees disclosed cases only; staff never count hidden cases about
-    // themselves.
-    let hidden = if scope.viewer.org_subtrees.is_empty() {
-        "(c.disclosed AND $6 IS NOT NULL)"
-    } else {
-        "(c.disclosed OR c.subject_id <> $6)"
+    let join = "JOIN transitions t ON t.case_id = c.id";
+    let sql = match conn {
+        // Each case's transitions from its key (`OFFSET 0` keeps PostgreSQL from joining
+        // by hashing the whole transitions table): the work follows the scope, not the table.
+        DbConnection::Pg(_) => scoped(
+            conn,
+            scope,
+            "t.from_state AS stage, count(*) AS spans,
+             percentile_disc(0.5) WITHIN GROUP (ORDER BY t.stage_seconds) AS median,
+             percentile_disc(0.9) WITHIN GROUP (ORDER BY t.stage_seconds) AS p90",
+            "CROSS JOIN LATERAL (SELECT from_state, stage_seconds FROM transitions
+                 WHERE case_id = c.id AND stage_seconds IS NOT NULL OFFSET 0) t",
+            "GROUP BY t.from_state ORDER BY t.from_state",
+        ),
+        // ⌈p·n⌉ in integers, the rank picked with window functions.
+        DbConnection::Sqlite(_) => format!(
+            "WITH spans AS ({}),
+             ranked AS (
+                SELECT stage, secs,
+                       row_number() OVER (PARTITION BY stage ORDER BY secs) AS rank,
+                       count(*) OVER (PARTITION BY stage) AS n
+                FROM spans)
+             SELECT stage, n AS spans,
+                    max(CASE WHEN rank = (n * 5 + 9) / 10 THEN secs END) AS median,
+                    max(CASE WHEN rank = (n * 9 + 9) / 10 THEN secs END) AS p90
+             FROM ranked GROUP BY stage, n ORDER BY stage",
+            scoped(
+                conn,
+                scope,
+                "t.from_state AS stage, t.stage_seconds AS secs",
+                join,
+                "AND t.stage_seconds IS NOT NULL",
+            )
+        ),
     };
-    match conn {
-        DbConnection::Pg(c) => {
-            let sql = format!(
-                "SELECT t.from_state AS stage, count(*) AS spans,
-                        percentile_disc(0.5) WITHIN GROUP (ORDER BY t.stage_seconds) AS median,
-                        percentile_disc(0.9) WITHIN GROUP (ORDER BY t.stage_seconds) AS p90
-                 FROM cases c JOIN transitions t ON t.case_id = c.id
-                 WHERE c.workflow = $1 AND (c.subject_org = $2 OR c.subject_org LIKE $3 ESCAPE '\\')
-                   AND c.created_at >= $4 AND c.created_at < $5 AND {hidden}
-                   AND t.stage_seconds IS NOT NULL
-                 GROUP BY t.from_state ORDER BY t.from_state"
-            );
-            diesel::sql_query(sql)
-                .bind::<Text, _>(scope.workflow)
-                .bind::<Text, _>(scope.org)
-                .bind::<Text, _>(format!("{}/%", like_escape(scope.org)))
-                .bind::<Timestamp, _>(scope.from)
-                .bind::<Timestamp, _>(scope.to)
-                .bind::<Text, _>(me)
-                .load(c)
-        }
-        DbConnection::Sqlite(c) => {
-            // The subtree as a byte range (see `Subtree::Range`); ⌈p·n⌉ in integers.
-            let hidden = hidden.replace("$6", "?7");
-            let sql = format!(
-                "WITH spans AS (
-                    SELECT t.from_state AS stage, t.stage_seconds AS secs
-                    FROM cases c JOIN transitions t ON t.case_id = c.id
-                    WHERE c.workflow = ?1 AND c.subject_org >= ?2 AND c.subject_org < ?3
-                      AND (c.subject_org = ?2 OR c.subject_org >= ?4)
-                      AND c.created_at >= ?5 AND c.created_at < ?6 AND {hidden}
-                      AND t.stage_seconds IS NOT NULL),
-                 ranked AS (
-                    SELECT stage, secs,
-                           row_number() OVER (PARTITION BY stage ORDER BY secs) AS rank,
-                           count(*) OVER (PARTITION BY stage) AS n
-                    FROM spans)
-                 SELECT stage, n AS spans,
-                        max(CASE WHEN rank = (n * 5 + 9) / 10 THEN secs END) AS median,
-                        max(CASE WHEN rank = (n * 9 + 9) / 10 THEN secs END) AS p90
-                 FROM ranked GROUP BY stage, n ORDER BY stage"
-            );
-            diesel::sql_query(sql)
-                .bind::<Text, _>(scope.workflow)
-                .bind::<Text, _>(scope.org)
-                .bind::<Text, _>(format!("{}0", scope.org))
-                .bind::<Text, _>(format!("{}/", scope.org))
-                .bind::<Timestamp, _>(scope.from)
-                .bind::<Timestamp, _>(scope.to)
-                .bind::<Text, _>(me)
-                .load(c)
-        }
-    }
+    load(conn, scope, sql)
 }
