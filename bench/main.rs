@@ -55,12 +55,12 @@ struct Args {
     /// Where to write the tables (also printed).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Which scenarios: file, transition, read, list (filing always runs: it makes the
+    /// Which scenarios: file, transition, read, list, statistics, ledger (filing always runs: it makes the
     /// cases the transitions move).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "file,transition,read,list"
+        default_value = "file,transition,read,list,statistics,ledger"
     )]
     scenarios: Vec<String>,
     /// The service's database connections (RONGCUO_DATABASE_POOL_SIZE).
@@ -286,6 +286,10 @@ enum Work {
     Transition(Arc<Vec<String>>, Arc<AtomicUsize>),
     Read(String),
     List,
+    /// The statistics of the seeded org p7 (a thirty-first of the cases).
+    Statistics,
+    /// The first ledger page (100 cadres) of p7.
+    Ledger,
 }
 
 /// One keep-alive HTTP/1.1 connection, spoken by hand. The load generator shares the two
@@ -532,6 +536,8 @@ async fn load(
                 &tokens.lister,
                 None,
             );
+            let statistics = request("GET", &host, "/api/v1/statistics?org=p7", &tokens.lister, None);
+            let ledger = request("GET", &host, "/api/v1/ledger?org=p7&limit=100", &tokens.lister, None);
             let mut one = Vec::with_capacity(1024);
             while !stop.load(Ordering::Relaxed) {
                 let req: &[u8] = match &work {
@@ -554,6 +560,8 @@ async fn load(
                     }
                     Work::Read(_) => &read,
                     Work::List => &list,
+                    Work::Statistics => &statistics,
+                    Work::Ledger => &ledger,
                 };
                 let t = Instant::now();
                 let ok = match http.send(req).await {
@@ -1252,6 +1260,14 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
             if args.scenarios.iter().any(|x| x == "list") {
                 let s = load(&base, &tokens, Work::List, clients, args.seconds, pid).await;
                 results.add("list page (state + org) over seeded", clients, s);
+            }
+            if args.scenarios.iter().any(|x| x == "statistics") {
+                let s = load(&base, &tokens, Work::Statistics, clients, args.seconds, pid).await;
+                results.add("statistics of an org (1/31 of seeded)", clients, s);
+            }
+            if args.scenarios.iter().any(|x| x == "ledger") {
+                let s = load(&base, &tokens, Work::Ledger, clients, args.seconds, pid).await;
+                results.add("ledger page of an org (100 cadres)", clients, s);
             }
         }
     }
