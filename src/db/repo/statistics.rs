@@ -126,7 +126,9 @@ pub struct Stage {
 /// reported): PostgreSQL's `percentile_disc`, on SQLite the same ranks picked with
 /// window functions. Both exact.
 pub fn stages(conn: &mut DbConnection, scope: &Scope<'_>) -> QueryResult<Vec<Stage>> {
-    let join = "JOIN transitions t ON t.case_id = c.id";
+    // SQLite: CROSS JOIN keeps the scope's cases the outer loop (its planner may otherwise
+    // walk every transition and search the scope for each).
+    let join = "CROSS JOIN transitions t ON t.case_id = c.id";
     let sql = match conn {
         // Each case's transitions from its key (`OFFSET 0` keeps PostgreSQL from joining
         // by hashing the whole transitions table): the work follows the scope, not the table.
