@@ -25,9 +25,7 @@ fn line(wf: &dyn Workflow, row: &CaseRow, today: chrono::NaiveDate) -> Result<Va
     let effect = wf.outcome(&case);
     let r = &case.records;
     let decision = r.get("decision").filter(|d| d.is_object());
-    let ends = decision
-        .and_then(|d| d["influence_ends_on"].as_str())
-        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+    let ends = effect.influence_ends_on;
     let rect = r.get("rectification").filter(|x| x.is_object());
     let rect_open = rect.is_some_and(|x| {
         matches!(
@@ -40,7 +38,7 @@ fn line(wf: &dyn Workflow, row: &CaseRow, today: chrono::NaiveDate) -> Result<Va
         "number": case_number(&case),
         "title": case.title,
         "state": case.state,
-        "outcome": decision.map(|d| d["outcome"].clone()),
+        "outcome": effect.outcome,
         "decided_at": decision.map(|d| d["at"].clone()),
         "influence_period_months": decision.map(|d| d["influence_period_months"].clone()),
         "influence_ends_on": ends,

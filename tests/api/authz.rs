@@ -117,10 +117,6 @@ fn report() -> Value {
     })
 }
 
-fn inquiry() -> Value {
-    json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(10)})
-}
-
 /// One role's own objects.
 struct Ids {
     exoneration: String,
@@ -160,7 +156,8 @@ async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp
                 .unwrap()
                 .to_string();
             if op.ends_with(DISCLOSED) {
-                app.act_in(CLA, &clarification, &CHEN, inquiry()).await;
+                app.act_in(CLA, &clarification, &CHEN, inquiry_letter())
+                    .await;
             }
             let case_id = exoneration.clone();
             let outbox = app
@@ -223,7 +220,7 @@ async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp
             .to_string();
         let mut read = format!("GET /api/v1/{collection}/{{id}}");
         if disclose {
-            app.act_in(collection, &id, &CHEN, inquiry()).await;
+            app.act_in(collection, &id, &CHEN, inquiry_letter()).await;
             read.push_str(DISCLOSED);
         }
         let readable = &MATRIX.iter().find(|(o, _)| *o == read).unwrap().1;

@@ -444,7 +444,7 @@ async fn twenty_racing_triage_events_have_one_winner(app: TestApp) {
     let requests = (0..20).map(|i| {
         let (who, body) = match i % 2 {
             0 => (LI, json!({"event": "propose_dismissal", "reason_code": "unclear_leads", "explanation": "线索不清"})),
-            _ => (CHEN, json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(10)})),
+            _ => (CHEN, inquiry_letter()),
         };
         let app = &app;
         let id = id.clone();
@@ -477,7 +477,7 @@ async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdicti
         .post(
             &format!("/api/v1/clarifications/{id}/transitions"),
             &CHEN,
-            &json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(9)}),
+            &inquiry_letter(),
         )
         .await
         .text()
@@ -553,13 +553,7 @@ async fn the_reporter_is_seen_only_by_intake_and_investigators_of_the_jurisdicti
     let anon = app.file_in(CLA, &LI, &report(false)).await;
     assert_eq!(anon["reporter"], json!({"anonymous": true}));
     let anon_id = anon["id"].as_str().unwrap();
-    app.act_in(
-        CLA,
-        anon_id,
-        &CHEN,
-        json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(9)}),
-    )
-    .await;
+    app.act_in(CLA, anon_id, &CHEN, inquiry_letter()).await;
     let seen_by_subject = app.case_in(CLA, anon_id, &ZHANG).await;
     assert!(seen_by_subject.get("reporter").is_none());
 
@@ -739,6 +733,23 @@ async fn a_false_accuser_is_referred_from_a_dismissed_report_and_blacklisted_uns
         .act_in(CLA, &id, &SUN, json!({"event": "record_referral_outcome", "handling": "discipline", "blacklisted": true, "notes": "列入失信黑名单"}))
         .await;
     assert_eq!(c["referrals"][0]["outcome"]["blacklisted"], true);
+    // The outcome is the jurisdiction's investigators' to know (CHEN, ZHAO), nobody else's.
+    let seq = c["version"].as_i64().unwrap();
+    let mut told: Vec<String> = app
+        .outbox(&id)
+        .await
+        .into_iter()
+        .filter(|(s, _, _)| *s == seq)
+        .map(|(_, relation, email)| format!("{relation} {email}"))
+        .collect();
+    told.sort();
+    assert_eq!(
+        told,
+        [
+            format!("investigator {}", CHEN.email()),
+            format!("investigator {}", ZHAO.email())
+        ]
+    );
     let (s, _) = app
         .try_act_in(
             CLA,

@@ -527,6 +527,11 @@ pub fn filing() -> Value {
     })
 }
 
+/// An inquiry letter (函询) due in nine days: what puts a report to its subject.
+pub fn inquiry_letter() -> Value {
+    json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(9)})
+}
+
 pub fn elements(finding: &str) -> Value {
     let e = json!({"finding": finding, "notes": "主观上勤勉尽责"});
     json!({"motive": e, "objective_conditions": e, "procedure": e, "nature": e, "consequences": e, "remediation": e})

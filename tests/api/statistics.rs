@@ -234,13 +234,7 @@ async fn sql_statistics_equal_the_in_memory_ones_on_a_varied_data_set(app: TestA
         .unwrap()
         .to_string();
     later(20);
-    app.act_in(
-        CLA,
-        &asked,
-        &CHEN,
-        json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(30)}),
-    )
-    .await;
+    app.act_in(CLA, &asked, &CHEN, inquiry_letter()).await;
     later(200);
     app.act_in(
         CLA,

@@ -132,13 +132,7 @@ async fn a_report_reaches_its_subject_when_the_organisation_turns_to_them(app: T
     );
 
     // The inquiry letter discloses it: to the cadre, their unit, and in their mail.
-    app.act_in(
-        CLA,
-        &id,
-        &CHEN,
-        json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(9)}),
-    )
-    .await;
+    app.act_in(CLA, &id, &CHEN, inquiry_letter()).await;
     assert_eq!(seen(&app, &id, &ZHANG, &ZHANG).await, SHOWN);
     assert_eq!(
         seen(&app, &id, &WANG, &ZHANG).await,
@@ -275,13 +269,7 @@ async fn a_report_about_a_reviewer_does_not_tip_them_off(app: TestApp) {
         .unwrap();
     assert_eq!(page["items"][0]["id"], exo.as_str());
     // Put to them, the report is theirs to see.
-    app.act_in(
-        CLA,
-        &id,
-        &CHEN,
-        json!({"event": "send_inquiry", "questions": "请说明", "due_at": due_in_days(9)}),
-    )
-    .await;
+    app.act_in(CLA, &id, &CHEN, inquiry_letter()).await;
     assert_eq!(
         seen(&app, &id, &SUN, &SUN).await,
         (200, 200, true, true, Some(1))

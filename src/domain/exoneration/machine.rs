@@ -839,16 +839,15 @@ impl ExonerationCase {
                         if let Err(refusal) = context.decision_tests(&d) {
                             return context.refuse(refusal);
                         }
-                        // Between exonerate and mitigate a verified rectification stands.
-                        let keeps = d.outcome != DecisionOutcome::Deny
-                            && d.rectification.is_none()
-                            && context
-                                .records
-                                .rectification
-                                .as_ref()
-                                .is_some_and(|r| r.state == RectificationState::Verified);
-                        if d.outcome != DecisionOutcome::Deny && d.rectification.is_none() && !keeps
-                        {
+                        // Between exonerate and mitigate a verified rectification stands;
+                        // otherwise exonerate and mitigate order one.
+                        let keeps = d.outcome != DecisionOutcome::Deny && d.rectification.is_none();
+                        let verified = context
+                            .records
+                            .rectification
+                            .as_ref()
+                            .is_some_and(|r| r.state == RectificationState::Verified);
+                        if keeps && !verified {
                             return context.refuse(Refusal::invalid(
                                 "rectification",
                                 "exonerate and mitigate carry a rectification order (it may be left out only to keep one already verified)",
