@@ -734,7 +734,7 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
             "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email,
                 subject_org, subject_position, applicant_id, applicant_name, applicant_email,
                 applicant_role, investigator_id, decider_id, title, overdue, catalogue_version, data,
-                created_at, updated_at, search_text)
+                created_at, updated_at)
              SELECT 'seed-' || lpad(i::text, 10, '0'), 'exoneration',
                 (ARRAY['filed','investigating','deliberating','exonerated','closed'])[1 + i % 5], 1,
                 'u-' || (i % 200000), '干部', 'x@example.cn',
@@ -743,8 +743,10 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
                 CASE WHEN i % 3 = 0 THEN 'inv-' || (i % 700) END, NULL, '案件 ' || i, i % 97 = 0,
                 '2026.1', {data},
                 timestamp '2023-01-01' + i * interval '1 minute',
-                timestamp '2023-01-01' + i * interval '1 minute',
-                'case ' || i || ' 先检查后招标 description ' || (i % 1000)
+                timestamp '2023-01-01' + i * interval '1 minute'
+             FROM generate_series(1, {size}) AS i;
+             INSERT INTO case_search (case_id, text)
+             SELECT 'seed-' || lpad(i::text, 10, '0'), 'case ' || i || ' 先检查后招标 description ' || (i % 1000)
              FROM generate_series(1, {size}) AS i;
              INSERT INTO timers (id, case_id, kind, name, due_at, state, created_at)
              SELECT 'seed-timer-' || i, 'seed-' || lpad(i::text, 10, '0'), 'event',
@@ -762,7 +764,7 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
              INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email,
                 subject_org, subject_position, applicant_id, applicant_name, applicant_email,
                 applicant_role, investigator_id, decider_id, title, overdue, catalogue_version, data,
-                created_at, updated_at, search_text)
+                created_at, updated_at)
              SELECT printf('seed-%010d', i), 'exoneration',
                 CASE i % 5 WHEN 0 THEN 'filed' WHEN 1 THEN 'investigating' WHEN 2 THEN 'deliberating'
                            WHEN 3 THEN 'exonerated' ELSE 'closed' END, 1,
@@ -772,8 +774,11 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
                 CASE WHEN i % 3 = 0 THEN 'inv-' || (i % 700) END, NULL, '案件 ' || i, i % 97 = 0,
                 '2026.1', {data},
                 datetime('2023-01-01', '+' || i || ' minutes'),
-                datetime('2023-01-01', '+' || i || ' minutes'),
-                'case ' || i || ' 先检查后招标 description ' || (i % 1000)
+                datetime('2023-01-01', '+' || i || ' minutes')
+             FROM s;
+             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {size})
+             INSERT INTO case_search (case_id, text)
+             SELECT printf('seed-%010d', i), 'case ' || i || ' 先检查后招标 description ' || (i % 1000)
              FROM s;
              WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {size})
              INSERT INTO timers (id, case_id, kind, name, due_at, state, created_at)

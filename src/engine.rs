@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{self, GENESIS};
 use crate::clock::Clock;
-use crate::db::models::{CaseRow, IdempotencyRow, PersonRow, TimerRow, TransitionRow};
+use crate::db::models::{CaseRow, IdempotencyRow, PersonRow, TimerRow, TransitionRow, search_text};
 use crate::db::repo::cases::{ListFilter, Visibility};
 use crate::db::{Db, DbConnection, DbError, repo};
 use crate::domain::registry::Registry;
@@ -109,7 +109,8 @@ const ATTEMPTS: usize = 5;
 struct Writes {
     /// The case's new row and the version it must still be at.
     update: Option<(CaseRow, i64)>,
-    cases: Vec<CaseRow>,
+    /// Cases filed, each with the text `q` searches.
+    cases: Vec<(CaseRow, String)>,
     transitions: Vec<TransitionRow>,
     outbox: Vec<crate::db::models::OutboxRow>,
     /// Pending timers made moot: (id, when, why).
@@ -151,8 +152,8 @@ impl Writes {
         {
             return Err(TxError::Retry);
         }
-        for c in &self.cases {
-            repo::cases::insert(conn, c)?;
+        for (c, text) in &self.cases {
+            repo::cases::insert(conn, c, text)?;
         }
         for t in &self.transitions {
             repo::transitions::insert(conn, t)?;
@@ -527,7 +528,9 @@ impl Engine {
                 &[],
                 &mut writes,
             )?;
-            writes.cases.push(CaseRow::from_case(&case, &head));
+            writes
+                .cases
+                .push((CaseRow::from_case(&case, &head), search_text(&case)));
             let available = workflow::available_events(wf, &actor, &case, now);
             let reply = Reply {
                 status: 201,
@@ -628,7 +631,9 @@ impl Engine {
             if let Some(filing) = linked {
                 let lc = filing.case;
                 let lc_head = engine.record(conn, &lc, GENESIS, &[], "create", None, &actor, lc.applicant.role, &filing.payload, now, &[], &mut writes)?;
-                writes.cases.push(CaseRow::from_case(&lc, &lc_head));
+                writes
+                    .cases
+                    .push((CaseRow::from_case(&lc, &lc_head), search_text(&lc)));
             }
             let available = workflow::available_events(wf, &actor, &next, now);
             let reply = Reply {

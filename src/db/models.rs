@@ -41,8 +41,6 @@ pub struct CaseRow {
     pub data: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    /// Lower-cased title and description, for `q`.
-    pub search_text: String,
     /// The hash of the case's newest audit row (what its next row chains to).
     pub audit_head: String,
     /// Visible to its subject and their unit (see `Case::disclosed`).
@@ -127,7 +125,7 @@ use crate::domain::workflow::{Applicant, Case, Subject};
 
 /// What `q` searches: the title and the description (of an incident or an allegation),
 /// lower-cased. Never a reporter's identity (sealed, and not part of either).
-fn search_text(c: &Case) -> String {
+pub fn search_text(c: &Case) -> String {
     let r = &c.records;
     let part = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     format!(
@@ -172,7 +170,6 @@ impl CaseRow {
             data: c.records.to_string(),
             created_at: c.created_at.naive_utc(),
             updated_at: c.updated_at.naive_utc(),
-            search_text: search_text(c),
             audit_head: audit_head.to_string(),
             disclosed: c.disclosed,
             outcome: counted_outcome(c),

@@ -36,11 +36,19 @@ diesel::table! {
         data -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
-        search_text -> Text,
         audit_head -> Text,
         disclosed -> Bool,
         outcome -> Nullable<Text>,
         talk_state -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// What a list's `q` searches, one row per case, written when it is filed (on SQLite
+    /// also a column `n`, which its full-text index `case_search_fts` refers to).
+    case_search (case_id) {
+        case_id -> Text,
+        text -> Text,
     }
 }
 
@@ -114,9 +122,11 @@ diesel::table! {
 diesel::joinable!(timers -> cases (case_id));
 diesel::joinable!(transitions -> cases (case_id));
 diesel::joinable!(outbox -> cases (case_id));
+diesel::joinable!(case_search -> cases (case_id));
 diesel::allow_tables_to_appear_in_same_query!(
     people,
     cases,
+    case_search,
     transitions,
     outbox,
     idempotency_keys,

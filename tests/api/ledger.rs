@@ -322,10 +322,10 @@ async fn seed_cadres(app: &TestApp) -> Vec<(String, String, usize)> {
                 "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name,
                     subject_email, subject_org, subject_position, applicant_id, applicant_name,
                     applicant_email, applicant_role, title, overdue, catalogue_version, data,
-                    created_at, updated_at, search_text, audit_head)
+                    created_at, updated_at, audit_head)
                  VALUES ('s-{i}-{k}', 'exoneration', 'filed', 1, '{cadre}', '干部{i}', 'c@x.cn', '{org}',
                     '科员', '{cadre}', '干部{i}', 'c@x.cn', 'cadre', '事项{i}', false, '2026.2',
-                    '{{\"incident\": {{}}}}', '2026-0{m}-01 00:00:00', '2026-01-01 00:00:00', '', '');",
+                    '{{\"incident\": {{}}}}', '2026-0{m}-01 00:00:00', '2026-01-01 00:00:00', '');",
                 m = 1 + k,
             ));
         }

@@ -1,7 +1,7 @@
-//! The list query's org conditions, straight against the repository on both backends:
-//! exactly the org and the orgs below it, whichever way SQLite finds the page (sorting the
-//! matches' index entries, or walking the newest cases), and never a case the caller may
-//! not see.
+//! The list query's org and text conditions, straight against the repository on both
+//! backends: exactly the org and the orgs below it, exactly the cases whose text holds the
+//! search, whichever way the page is found (sorting the matches, or walking the newest
+//! cases), and never a case the caller may not see.
 
 use diesel::connection::SimpleConnection;
 use rongcuo::db::repo::cases::{ListFilter, Visibility, list_sorting_at_most};
@@ -33,9 +33,26 @@ fn seed(url: &str) -> Db {
         ));
     }
     conn.batch_execute(&sql).unwrap();
+    let mut sql = String::new();
+    for i in 0..ORGS.len() * 3 {
+        let text = TEXTS[i % TEXTS.len()].replace('\'', "''");
+        sql.push_str(&format!(
+            "INSERT INTO case_search (case_id, text) VALUES ('c{i:02}', '{text}');"
+        ));
+    }
+    conn.batch_execute(&sql).unwrap();
     drop(conn);
     db
 }
+
+/// The searched texts (lower-cased, as the service stores them), one per case in turn.
+const TEXTS: &[&str] = &[
+    "招商引资中先行先试 未造成损失",
+    "先行先试 改革探索",
+    "100% 完成 \"重点\" 任务 a_b",
+    "o'brien 招标程序",
+    "招商",
+];
 
 fn filter(person: &str, subtrees: &[&str]) -> ListFilter {
     let visibility = Visibility {
@@ -136,4 +153,65 @@ fn subtrees_are_exact(url: &str) {
 #[test]
 fn an_org_filter_keeps_exactly_the_subtree_on_both_backends() {
     with_each_database_url(subtrees_are_exact);
+}
+
+fn texts_are_exact(url: &str) {
+    let db = seed(url);
+    let holds = |i: usize, q: &str| TEXTS[i % TEXTS.len()].contains(&q.to_lowercase());
+    for q in [
+        "招",
+        "招商",
+        "招商引资",
+        "先行先试",
+        "先行先试 改",
+        "100%",
+        "%",
+        "a_b",
+        "_",
+        "\"重点\"",
+        "\"",
+        "o'brien",
+        "O'BRIEN",
+        "不存在的文字",
+        "行先",
+    ] {
+        let f = ListFilter {
+            q: Some(q.into()),
+            ..filter("staff", &["a", "b"])
+        };
+        assert_eq!(
+            orgs_listed(&db, &f),
+            expected(|i, _| holds(i, q)),
+            "q = {q}"
+        );
+        // With an org and a state: both conditions and the text.
+        let f = ListFilter {
+            q: Some(q.into()),
+            org: Some("a/b".into()),
+            state: Some("filed".into()),
+            ..filter("staff", &["a"])
+        };
+        assert_eq!(
+            orgs_listed(&db, &f),
+            expected(|i, org| holds(i, q)
+                && i % 2 == 0
+                && (org == "a/b" || org.starts_with("a/b/"))),
+            "q = {q}, org and state"
+        );
+        // A cadre: their own cases only, text or not.
+        let f = ListFilter {
+            q: Some(q.into()),
+            ..filter("u-5", &[])
+        };
+        assert_eq!(
+            orgs_listed(&db, &f),
+            expected(|i, _| i == 5 && holds(i, q)),
+            "q = {q}, cadre"
+        );
+    }
+}
+
+#[test]
+fn a_text_search_finds_exactly_the_cases_holding_it_on_both_backends() {
+    with_each_database_url(texts_are_exact);
 }

@@ -4,7 +4,7 @@ use rongcuo::db::{Db, DbError, DbUrl, migrations};
 use crate::helpers::*;
 
 /// The migrations of each backend (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: usize = 11;
+const MIGRATIONS: usize = 12;
 
 fn up_down_up(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
@@ -41,7 +41,7 @@ fn audit_head_is_backfilled(url: &str) {
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
     for version in [
-        "000011", "000010", "000009", "000008", "000007", "000006", "000005",
+        "000012", "000011", "000010", "000009", "000008", "000007", "000006", "000005",
     ] {
         assert!(
             migrations::revert_last(&mut conn)
@@ -60,7 +60,7 @@ fn audit_head_is_backfilled(url: &str) {
         insert_case_sql("c1", "investigating", 2)
     ))
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 7);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 8);
     drop(conn);
     let heads: Vec<(String, String, i64, String)> = db
         .read_blocking(|c| rongcuo::db::repo::cases::all_ids(c).map_err(DbError::from))
@@ -75,7 +75,7 @@ fn disclosed_is_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000011", "000010", "000009"] {
+    for version in ["000012", "000011", "000010", "000009"] {
         assert!(
             migrations::revert_last(&mut conn)
                 .unwrap()
@@ -114,7 +114,7 @@ fn disclosed_is_backfilled(url: &str) {
         .concat(),
     )
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 3);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 4);
     drop(conn);
     let mut disclosed: Vec<(String, bool)> = db
         .read_blocking(|c| {
@@ -146,7 +146,7 @@ fn statistics_columns_are_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000011", "000010"] {
+    for version in ["000012", "000011", "000010"] {
         assert!(
             migrations::revert_last(&mut conn)
                 .unwrap()
@@ -175,7 +175,7 @@ fn statistics_columns_are_backfilled(url: &str) {
         .concat(),
     )
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 2);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 3);
     drop(conn);
     let (cases, seconds): (Vec<CaseColumns>, Vec<Option<i64>>) = db
         .read_blocking(|c| {
@@ -215,6 +215,57 @@ fn disclosed_is_backfilled_by_its_migration() {
 #[test]
 fn audit_head_is_backfilled_by_its_migration() {
     with_each_database_url(audit_head_is_backfilled);
+}
+
+/// Migration 12 moves the searched text of existing cases to `case_search` and builds its
+/// trigram index: a search after the upgrade finds them, by the index and by walking.
+fn search_text_moves_to_its_table(url: &str) {
+    use rongcuo::db::repo::cases::{ListFilter, Visibility, list_sorting_at_most};
+    let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
+    let mut conn = db.writer_connection().unwrap();
+    migrations::run_pending(&mut conn).unwrap();
+    assert!(
+        migrations::revert_last(&mut conn)
+            .unwrap()
+            .ends_with("000012")
+    );
+    conn.batch_execute(&format!(
+        "{}{}
+         UPDATE cases SET search_text = '招商引资中先行先试' WHERE id = 'c1';
+         UPDATE cases SET search_text = '改革探索' WHERE id = 'c2';",
+        insert_case_sql("c1", "filed", 1),
+        insert_case_sql("c2", "filed", 1),
+    ))
+    .unwrap();
+    migrations::run_pending(&mut conn).unwrap();
+    let visibility = Visibility {
+        person_id: "staff".into(),
+        org_subtrees: vec!["p1".into()],
+        ..Default::default()
+    };
+    for (q, expected) in [
+        ("先行先试", vec!["c1"]),
+        ("探索", vec!["c2"]),
+        ("无关", vec![]),
+    ] {
+        for at_most in [0, i64::MAX] {
+            let f = ListFilter {
+                q: Some(q.into()),
+                ..ListFilter::new("exoneration", visibility.clone(), 10)
+            };
+            let ids: Vec<String> = list_sorting_at_most(&mut conn, &f, at_most)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(ids, expected, "q = {q}, at most {at_most}");
+        }
+    }
+}
+
+#[test]
+fn search_text_moves_to_its_table_in_its_migration() {
+    with_each_database_url(search_text_moves_to_its_table);
 }
 
 #[test]

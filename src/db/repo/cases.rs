@@ -5,11 +5,17 @@ use diesel::sql_types::Bool;
 
 use super::like_escape;
 use crate::db::models::{CaseRow, PersonRow, TimerRow};
-use crate::db::schema::{cases, people, timers};
+use crate::db::schema::{case_search, cases, people, timers};
 use crate::db::{DbBackend, DbConnection, native};
 
-pub fn insert(conn: &mut DbConnection, row: &CaseRow) -> QueryResult<()> {
+/// Files a case: its row and the text a list's `q` searches (see [`crate::db::models::search_text`]).
+pub fn insert(conn: &mut DbConnection, row: &CaseRow, search_text: &str) -> QueryResult<()> {
     native!(conn, c => diesel::insert_into(cases::table).values(row).execute(c))?;
+    let search = diesel::insert_into(case_search::table).values((
+        case_search::case_id.eq(&row.id),
+        case_search::text.eq(search_text),
+    ));
+    native!(conn, c => search.execute(c))?;
     Ok(())
 }
 
@@ -298,40 +304,139 @@ pub fn list(conn: &mut DbConnection, f: &ListFilter) -> QueryResult<Vec<CaseRow>
     list_sorting_at_most(conn, f, SQLITE_SORT_AT_MOST)
 }
 
-/// [`list`], with SQLite's choice between sorting the matches of an org filter and walking
-/// the newest cases made at `at_most` matches (tests try both ways).
+/// How a list's text search (`q`) is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Search {
+    /// No `q`.
+    None,
+    /// The cases the trigram index found, when few cases hold the text: those are
+    /// fetched by key, filtered and sorted.
+    Matches(Vec<String>),
+    /// Each case of the page's walk tests its own text (`EXISTS`, by the case's key): for
+    /// a search of one or two characters, which no trigram finds, and for a text that
+    /// many cases hold, where the walk meets a match often.
+    Walk,
+}
+
+/// The trigram index finds texts of three characters or more.
+fn indexable(q: &str) -> bool {
+    q.chars().count() >= 3
+}
+
+/// `q` as an FTS5 phrase: the whole text, quotes doubled (the trigram tokenizer matches a
+/// phrase as a substring).
+fn fts_phrase(q: &str) -> String {
+    format!("\"{}\"", q.to_lowercase().replace('"', "\"\""))
+}
+
+/// The ids of the cases that hold `q`, if fewer than `at_most` do (`None`: too many to
+/// fetch them all), from the trigram index: FTS5's on SQLite, `pg_trgm`'s on PostgreSQL
+/// (whose planner may rather read the table until it has `at_most`, when it expects most
+/// texts to match).
+fn few_matching(
+    conn: &mut DbConnection,
+    q: &str,
+    at_most: i64,
+) -> QueryResult<Option<Vec<String>>> {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        case_id: String,
+    }
+    let ids: Vec<Id> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(
+            "SELECT s.case_id FROM case_search_fts CROSS JOIN case_search s \
+             ON s.n = case_search_fts.rowid WHERE case_search_fts MATCH ? LIMIT ?",
+        )
+        .bind::<Text, _>(fts_phrase(q))
+        .bind::<BigInt, _>(at_most)
+        .load(c)?,
+        DbConnection::Pg(c) => diesel::sql_query(
+            "SELECT case_id FROM case_search WHERE text LIKE $1 ESCAPE '\\' LIMIT $2",
+        )
+        .bind::<Text, _>(format!("%{}%", like_escape(&q.to_lowercase())))
+        .bind::<BigInt, _>(at_most)
+        .load(c)?,
+    };
+    Ok((ids.len() < at_most as usize).then(|| ids.into_iter().map(|i| i.case_id).collect()))
+}
+
+/// [`list`], with the choices between sorting the matches of a filter and walking the
+/// newest cases made at `at_most` matches (tests try both ways).
 ///
-/// On SQLite, with an org filter matching few cases, the page is found in two steps within
-/// one read transaction: the ids of the page from an index alone (the org as a range; an
-/// org filter inside one of the caller's subtrees makes the visibility condition
-/// redundant, and leaving it out keeps the index sufficient), then those rows.
+/// A text search that few cases match is answered from the trigram index: those cases
+/// are fetched by key, filtered and sorted; one that many match walks the newest cases.
+/// On SQLite, an org filter that few cases match is answered in two steps within one read
+/// transaction: the ids of the page from an index (the org as a range; an org filter
+/// inside one of the caller's subtrees makes the visibility condition redundant, and
+/// leaving it out keeps the index sufficient), then those rows. PostgreSQL's planner makes
+/// that choice itself, from the state-and-org index.
 pub fn list_sorting_at_most(
     conn: &mut DbConnection,
     f: &ListFilter,
     at_most: i64,
 ) -> QueryResult<Vec<CaseRow>> {
-    if let (DbConnection::Sqlite(_), Some(org)) = (&*conn, f.org.as_deref()) {
-        return conn.transaction(|conn| {
-            if !few_in_subtree(conn, f, org, at_most)? {
-                return filtered(f, Subtree::Like).load::<CaseRow>(conn);
-            }
-            let ids: Vec<String> = filtered(f, Subtree::Range).select(cases::id).load(conn)?;
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
-            cases::table
-                .filter(cases::id.eq_any(ids))
-                .order((cases::created_at.desc(), cases::id.desc()))
-                .load::<CaseRow>(conn)
-        });
+    match conn {
+        DbConnection::Pg(_) => list_in(conn, f, at_most),
+        DbConnection::Sqlite(_) => conn.transaction(|conn| list_in(conn, f, at_most)),
     }
-    filtered(f, Subtree::Like).load::<CaseRow>(conn)
+}
+
+fn list_in(conn: &mut DbConnection, f: &ListFilter, at_most: i64) -> QueryResult<Vec<CaseRow>> {
+    if let Some(q) = f.q.as_deref().filter(|q| indexable(q))
+        && let Some(ids) = few_matching(conn, q, at_most)?
+    {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        return filtered(f, Subtree::Like, Search::Matches(ids)).load::<CaseRow>(conn);
+    }
+    let search = match f.q {
+        None => Search::None,
+        Some(_) => Search::Walk,
+    };
+    if matches!(conn, DbConnection::Pg(_)) {
+        return filtered(f, Subtree::Like, search).load::<CaseRow>(conn);
+    }
+    let Some(org) = f.org.as_deref() else {
+        return filtered(f, Subtree::Like, search).load::<CaseRow>(conn);
+    };
+    if !few_in_subtree(conn, f, org, at_most)? {
+        return filtered(f, Subtree::Like, search).load::<CaseRow>(conn);
+    }
+    let ids: Vec<String> = filtered(f, Subtree::Range, search)
+        .select(cases::id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    cases::table
+        .filter(cases::id.eq_any(ids))
+        .order((cases::created_at.desc(), cases::id.desc()))
+        .load::<CaseRow>(conn)
 }
 
 type BoxedCases<'a> = cases::BoxedQuery<'a, DbBackend>;
 
+/// The condition of a text search `q` (`pattern`: `q` lower-cased, as `LIKE '%q%'`).
+fn search_cond(pattern: String, search: Search) -> BoxedCond {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
+    match search {
+        Search::Matches(ids) => Box::new(cases::id.eq_any(ids)),
+        Search::Walk | Search::None => Box::new(
+            sql::<Bool>(
+                "EXISTS (SELECT 1 FROM case_search s WHERE s.case_id = cases.id AND s.text LIKE ",
+            )
+            .bind::<Text, _>(pattern)
+            .sql(" ESCAPE '\\')"),
+        ),
+    }
+}
+
 /// The page's query: every filter of `f`, the caller's visibility, newest first.
-fn filtered(f: &ListFilter, org_filter: Subtree) -> BoxedCases<'static> {
+fn filtered(f: &ListFilter, org_filter: Subtree, search: Search) -> BoxedCases<'static> {
     let mut q = cases::table
         .filter(cases::workflow.eq(f.workflow.clone()))
         .into_boxed();
@@ -375,7 +480,7 @@ fn filtered(f: &ListFilter, org_filter: Subtree) -> BoxedCases<'static> {
     }
     if let Some(text) = &f.q {
         let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
-        q = q.filter(cases::search_text.like(pattern).escape('\\'));
+        q = q.filter(search_cond(pattern, search.clone()));
     }
     if let Some(inv) = &f.investigator {
         q = q.filter(cases::investigator_id.eq(inv.clone()));
@@ -390,7 +495,10 @@ fn filtered(f: &ListFilter, org_filter: Subtree) -> BoxedCases<'static> {
         q = q.filter(cases::overdue.eq(overdue));
     }
     if let Some((at, id)) = &f.after {
-        q = q.filter(
+        // The first term is implied by the second; it is the one an index range can seek
+        // to (the second, an OR, is not), so a page after a cursor starts at the cursor
+        // instead of walking every newer case.
+        q = q.filter(cases::created_at.le(*at)).filter(
             cases::created_at
                 .lt(*at)
                 .or(cases::created_at.eq(*at).and(cases::id.lt(id.clone()))),
