@@ -40,9 +40,9 @@ pub fn case_json(
     obj.insert("overdue".into(), json!(case.overdue));
     obj.insert("disclosed".into(), json!(case.disclosed));
     obj.insert("catalogue_version".into(), json!(case.catalogue_version));
-    if let Value::Object(records) = &records {
+    if let Value::Object(records) = records {
         for (k, v) in records {
-            obj.entry(k.clone()).or_insert_with(|| v.clone());
+            obj.entry(k).or_insert(v);
         }
     }
     obj.insert("created_at".into(), json!(rfc3339(case.created_at)));

@@ -4,7 +4,7 @@ use rongcuo::db::{Db, DbError, DbUrl, migrations};
 use crate::helpers::*;
 
 /// The migrations of each backend (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: usize = 12;
+const MIGRATIONS: usize = 13;
 
 fn up_down_up(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
@@ -41,7 +41,7 @@ fn audit_head_is_backfilled(url: &str) {
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
     for version in [
-        "000012", "000011", "000010", "000009", "000008", "000007", "000006", "000005",
+        "000013", "000012", "000011", "000010", "000009", "000008", "000007", "000006", "000005",
     ] {
         assert!(
             migrations::revert_last(&mut conn)
@@ -60,7 +60,7 @@ fn audit_head_is_backfilled(url: &str) {
         insert_case_sql("c1", "investigating", 2)
     ))
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 8);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 9);
     drop(conn);
     let heads: Vec<(String, String, i64, String)> = db
         .read_blocking(|c| rongcuo::db::repo::cases::all_ids(c).map_err(DbError::from))
@@ -75,7 +75,7 @@ fn disclosed_is_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000012", "000011", "000010", "000009"] {
+    for version in ["000013", "000012", "000011", "000010", "000009"] {
         assert!(
             migrations::revert_last(&mut conn)
                 .unwrap()
@@ -114,7 +114,7 @@ fn disclosed_is_backfilled(url: &str) {
         .concat(),
     )
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 4);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 5);
     drop(conn);
     let mut disclosed: Vec<(String, bool)> = db
         .read_blocking(|c| {
@@ -146,7 +146,7 @@ fn statistics_columns_are_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000012", "000011", "000010"] {
+    for version in ["000013", "000012", "000011", "000010"] {
         assert!(
             migrations::revert_last(&mut conn)
                 .unwrap()
@@ -175,7 +175,7 @@ fn statistics_columns_are_backfilled(url: &str) {
         .concat(),
     )
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 3);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 4);
     drop(conn);
     let (cases, seconds): (Vec<CaseColumns>, Vec<Option<i64>>) = db
         .read_blocking(|c| {
@@ -224,6 +224,11 @@ fn search_text_moves_to_its_table(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
+    assert!(
+        migrations::revert_last(&mut conn)
+            .unwrap()
+            .ends_with("000013")
+    );
     assert!(
         migrations::revert_last(&mut conn)
             .unwrap()

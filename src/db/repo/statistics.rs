@@ -44,15 +44,17 @@ fn hidden(scope: &Scope<'_>) -> &'static str {
     }
 }
 
-/// The scope's cases (`c`), joined to `join`, on each backend: PostgreSQL finds the subtree
-/// with its pattern index; SQLite reads the subtree's range of the (workflow, org,
-/// created) index, which it is told to use (planning without the values, it would walk
-/// the period's cases of every org instead).
+/// The scope's cases (`c`), joined to `join`, on each backend, both from the subtree's
+/// range of the (workflow, org, created) index (`[org, org0)`, then the org itself or
+/// below it): PostgreSQL with the pattern operators of its index, which also carries every
+/// column the counts need (an index-only scan); SQLite told to use it (planning without the
+/// values, it would walk the period's cases of every org instead).
 fn scoped(conn: &DbConnection, scope: &Scope<'_>, select: &str, join: &str, rest: &str) -> String {
     match conn {
         DbConnection::Pg(_) => format!(
             "SELECT {select} FROM cases c {join}
-             WHERE c.workflow = $1 AND (c.subject_org = $2 OR c.subject_org LIKE $3 ESCAPE '\\')
+             WHERE c.workflow = $1 AND c.subject_org ~>=~ $2 AND c.subject_org ~<~ $7
+               AND (c.subject_org = $2 OR c.subject_org LIKE $3 ESCAPE '\\')
                AND c.created_at >= $4 AND c.created_at < $5 AND {} {rest}",
             hidden(scope)
         ),
@@ -81,6 +83,7 @@ fn load<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sql
             .bind::<Timestamp, _>(scope.from)
             .bind::<Timestamp, _>(scope.to)
             .bind::<Text, _>(me)
+            .bind::<Text, _>(format!("{}0", scope.org))
             .load(c),
         DbConnection::Sqlite(c) => diesel::sql_query(sql)
             .bind::<Text, _>(scope.workflow)
