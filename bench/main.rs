@@ -55,20 +55,21 @@ struct Args {
     /// Where to write the tables (also printed).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Which scenarios: file, transition, read, list, statistics, ledger (filing always runs: it makes the
+    /// Which scenarios: file, transition, read, list, search, statistics, ledger (filing always runs: it makes the
     /// cases the transitions move).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "file,transition,read,list,statistics,ledger"
+        default_value = "file,transition,read,list,search,statistics,ledger"
     )]
     scenarios: Vec<String>,
     /// The service's database connections (RONGCUO_DATABASE_POOL_SIZE).
     #[arg(long, default_value_t = 16)]
     pool_size: u32,
-    /// Seconds the outbox worker delivers to the SMTP sink.
-    #[arg(long, default_value_t = 5.0)]
-    mail_seconds: f64,
+    /// Mails the outbox worker drains to the SMTP sink, timed: the queue the runs left,
+    /// topped up to this many with copies of one of its mails.
+    #[arg(long, default_value_t = 100_000)]
+    drain: u64,
 }
 
 /// One measured point.
@@ -202,6 +203,9 @@ impl Server {
     fn peak_rss_mib(&self) -> f64 {
         status_mib(self.child.id(), "VmHWM:")
     }
+    fn peak_anon_mib(&self) -> f64 {
+        status_mib(self.child.id(), "RssAnon:")
+    }
 }
 
 fn env_for(db_url: &str, listen: &str, dir: &Path, pool: u32) -> HashMap<String, String> {
@@ -282,6 +286,10 @@ enum Work {
     Transition(Arc<Vec<String>>, Arc<AtomicUsize>),
     Read(String),
     List,
+    /// A page filtered by state and a unit (p7/c7/u7, a 3 100th of the cases).
+    ListUnit,
+    /// A search for two words that one seeded case of p7 holds ([`search_words`]).
+    Search,
     /// The statistics of the seeded org p7 (a thirty-first of the cases).
     Statistics,
     /// The first ledger page (100 cadres) of p7.
@@ -532,6 +540,20 @@ async fn load(
                 &tokens.lister,
                 None,
             );
+            let list_unit = request(
+                "GET",
+                &host,
+                "/api/v1/exonerations?state=filed&org=p7/c7/u7&limit=20",
+                &tokens.lister,
+                None,
+            );
+            let search = request(
+                "GET",
+                &host,
+                &format!("/api/v1/exonerations?q={}&limit=20", urlencode(&search_words(SEARCHED))),
+                &tokens.lister,
+                None,
+            );
             let statistics = request("GET", &host, "/api/v1/statistics?org=p7", &tokens.lister, None);
             let ledger = request("GET", &host, "/api/v1/ledger?org=p7&limit=100", &tokens.lister, None);
             let mut one = Vec::with_capacity(1024);
@@ -556,6 +578,8 @@ async fn load(
                     }
                     Work::Read(_) => &read,
                     Work::List => &list,
+                    Work::ListUnit => &list_unit,
+                    Work::Search => &search,
                     Work::Statistics => &statistics,
                     Work::Ledger => &ledger,
                 };
@@ -729,6 +753,7 @@ fn sql_literal(s: &str) -> String {
 /// cached plan for a case's timers stays a sequential scan.
 fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data: &str) {
     let data = sql_literal(data);
+    let words = search_words_sql();
     let sql = match backend {
         Backend::Postgres { .. } => format!(
             "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email,
@@ -746,7 +771,7 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
                 timestamp '2023-01-01' + i * interval '1 minute'
              FROM generate_series(1, {size}) AS i;
              INSERT INTO case_search (case_id, text)
-             SELECT 'seed-' || lpad(i::text, 10, '0'), 'case ' || i || ' 先检查后招标 description ' || (i % 1000)
+             SELECT 'seed-' || lpad(i::text, 10, '0'), '案件 ' || i || ' 先检查后招标 ' || {words}
              FROM generate_series(1, {size}) AS i;
              INSERT INTO timers (id, case_id, kind, name, due_at, state, created_at)
              SELECT 'seed-timer-' || i, 'seed-' || lpad(i::text, 10, '0'), 'event',
@@ -778,7 +803,7 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
              FROM s;
              WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {size})
              INSERT INTO case_search (case_id, text)
-             SELECT printf('seed-%010d', i), 'case ' || i || ' 先检查后招标 description ' || (i % 1000)
+             SELECT printf('seed-%010d', i), '案件 ' || i || ' 先检查后招标 ' || {words}
              FROM s;
              WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {size})
              INSERT INTO timers (id, case_id, kind, name, due_at, state, created_at)
@@ -793,6 +818,55 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
         ),
     };
     conn.batch_execute(&sql).unwrap();
+}
+
+/// Two characters of each alphabet make a word: 2 000 words, and two words a text of its
+/// own among 4 million, so that a search of them finds a case or two from the index, as a
+/// search of a real text would (the rest of the seeded text, alike in every case, is what
+/// trigram indexes handle worst).
+const FIRST: &str = "安保财党道法干工规国海和机纪建交教金经科劳民农企秋区人商社审生市税司统土卫文务乡信巡业医邮援政志质组作资";
+const SECOND: &str =
+    "报备策查产程处导督队额发费分改管规划监检鉴决考理例量令论模评期审施事试项效信业议章制";
+
+/// The seeded case whose words the bench searches for: one of p7's (7 mod 31).
+const SEARCHED: u64 = 7 + 31 * 12_345;
+
+/// The two words of seeded case `i` (as [`search_words_sql`] writes them).
+fn search_words(i: u64) -> String {
+    let a: Vec<char> = FIRST.chars().collect();
+    let b: Vec<char> = SECOND.chars().collect();
+    let (na, nb) = (a.len() as u64, b.len() as u64);
+    let w = (i % (na * nb), (i / (na * nb)) % (na * nb));
+    [w.0, w.1]
+        .iter()
+        .flat_map(|w| [a[(w % na) as usize], b[(w / na) as usize]])
+        .collect()
+}
+
+/// The SQL of [`search_words`] over `i`, the same on both backends (`substr` counts
+/// characters on both, `/` of integers truncates on both).
+fn search_words_sql() -> String {
+    let (na, nb) = (FIRST.chars().count(), SECOND.chars().count());
+    let n = na * nb;
+    let word = |w: String| {
+        format!("substr('{FIRST}', 1 + ({w}) % {na}, 1) || substr('{SECOND}', 1 + ({w}) / {na}, 1)")
+    };
+    format!(
+        "{} || {}",
+        word(format!("i % {n}")),
+        word(format!("(i / {n}) % {n}"))
+    )
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The limit moves the first `HOT` seeded cases, a working set as warm as the cases the
@@ -1118,6 +1192,9 @@ struct Results {
     limits: Vec<(usize, Vec<Sample>)>,
     peak_rss_mib: f64,
     mail_per_second: f64,
+    /// Mails the worker drained and the seconds it took.
+    drained: (i64, f64),
+    worker_peak_anon_mib: f64,
     seeded: u64,
 }
 
@@ -1288,6 +1365,14 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
                 let s = load(&base, &tokens, Work::List, clients, args.seconds, pid).await;
                 results.add("list page (state + org) over seeded", clients, s);
             }
+            if args.scenarios.iter().any(|x| x == "list") {
+                let s = load(&base, &tokens, Work::ListUnit, clients, args.seconds, pid).await;
+                results.add("list page (state + a unit) over seeded", clients, s);
+            }
+            if args.scenarios.iter().any(|x| x == "search") {
+                let s = load(&base, &tokens, Work::Search, clients, args.seconds, pid).await;
+                results.add("search (two words one case holds)", clients, s);
+            }
             if args.scenarios.iter().any(|x| x == "statistics") {
                 let s = load(&base, &tokens, Work::Statistics, clients, args.seconds, pid).await;
                 results.add("statistics of an org (1/31 of seeded)", clients, s);
@@ -1309,20 +1394,31 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
     let mut env = env.clone();
     env.insert("RONGCUO_SMTP_URL".into(), smtp);
     env.insert("RONGCUO_MAIL_DELIVER".into(), "true".into());
-    let worker = start(args, &env, dir, "worker");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let sent_rows = |conn: &mut rongcuo::db::DbConnection| {
+    // The queue first, counted before the worker starts: from its start (its own start-up
+    // included) until the `drain`th mail is marked sent, or none is left to send.
+    top_up_outbox(&backend, &mut conn, args.drain);
+    let state_count = |conn: &mut rongcuo::db::DbConnection, state: &str| {
         count(
             conn,
-            "SELECT COUNT(*) AS n FROM outbox WHERE state = 'sent'",
+            &format!("SELECT COUNT(*) AS n FROM outbox WHERE state = '{state}'"),
         )
     };
-    let (before, before_sink) = (sent_rows(&mut conn), received.load(Ordering::Relaxed));
+    let before = state_count(&mut conn, "sent");
+    let before_sink = received.load(Ordering::Relaxed);
     let t = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(args.mail_seconds)).await;
-    let sent = sent_rows(&mut conn) - before;
+    let worker = start(args, &env, dir, "worker");
+    let mut sent = 0;
+    while t.elapsed() < Duration::from_secs(900) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sent = state_count(&mut conn, "sent") - before;
+        if sent >= args.drain as i64 || state_count(&mut conn, "pending") == 0 {
+            break;
+        }
+    }
     let elapsed = t.elapsed().as_secs_f64();
     results.mail_per_second = sent as f64 / elapsed;
+    results.drained = (sent, elapsed);
+    results.worker_peak_anon_mib = worker.peak_anon_mib();
     eprintln!(
         "{}: {sent} mails marked sent, {} received by the sink, in {elapsed:.1} s",
         backend.name(),
@@ -1335,6 +1431,42 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
         let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
     }
     results
+}
+
+/// Tops the outbox's pending mails up to `at_least` with copies of one of them (each its
+/// own id and Message-ID), for the worker to drain.
+fn top_up_outbox(backend: &Backend, conn: &mut rongcuo::db::DbConnection, at_least: u64) {
+    let pending = count(
+        conn,
+        "SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'",
+    );
+    let missing = at_least as i64 - pending;
+    if missing <= 0 {
+        return;
+    }
+    let columns = "case_id, seq, recipient_id, recipient_name, recipient_email, relation, \
+                   template, subject, body_text, state, attempts, next_attempt_at, created_at, body_html";
+    let sql = match backend {
+        Backend::Postgres { .. } => format!(
+            "INSERT INTO outbox (id, message_id, {columns})
+             SELECT 'drain-' || i, '<drain-' || i || '@rongcuo>', {columns}
+             FROM (SELECT * FROM outbox ORDER BY created_at LIMIT 1) AS o,
+                  generate_series(1, {missing}) AS i"
+        ),
+        Backend::Sqlite { .. } => format!(
+            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {missing})
+             INSERT INTO outbox (id, message_id, {columns})
+             SELECT 'drain-' || i, '<drain-' || i || '@rongcuo>', {columns}
+             FROM (SELECT * FROM outbox ORDER BY created_at LIMIT 1) AS o, s"
+        ),
+    };
+    conn.batch_execute(&sql).unwrap();
+    // Pending from now: the copy's state and due time are those of the mail copied.
+    conn.batch_execute(
+        "UPDATE outbox SET state = 'pending', attempts = 0, sent_at = NULL, last_error = NULL
+         WHERE id LIKE 'drain-%'",
+    )
+    .unwrap();
 }
 
 fn machine() -> String {
@@ -1450,8 +1582,10 @@ fn table(name: &str, r: &Results, args: &Args) -> String {
         }
     }
     out.push_str(&format!(
-        "\nPeak RSS of the service (anonymous memory and mapped file pages): {:.0} MiB. Outbox worker to a local SMTP sink: {:.0} mails/s.\n\n",
-        r.peak_rss_mib, r.mail_per_second
+        "\nPeak RSS of the service (anonymous memory and mapped file pages): {:.0} MiB. \
+         Outbox worker to a local SMTP sink: {} mails drained in {:.1} s, {:.0} mails/s \
+         (worker's anonymous memory at the end: {:.0} MiB).\n\n",
+        r.peak_rss_mib, r.drained.0, r.drained.1, r.mail_per_second, r.worker_peak_anon_mib
     ));
     out
 }
