@@ -554,6 +554,12 @@ fn every_sqlite_list_filter_uses_an_index_on_a_million_cases() {
                 "{name}: the page's ids from the state-and-org index alone\n{plans:#?}"
             );
         }
+        if name.starts_with("statistics") {
+            assert!(
+                plans[0].contains("COVERING INDEX cases_workflow_org_created"),
+                "{name}: the counts from the scope's index alone\n{plans:#?}"
+            );
+        }
         if name == "large org subtree" {
             assert!(
                 plans.len() == 2 && !plans[1].contains("TEMP B-TREE"),
