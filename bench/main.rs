@@ -1351,37 +1351,36 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
                 }
             };
             results.add_limit(clients, s);
-            if args.scenarios.iter().any(|x| x == "read") {
-                let s = load(
-                    &base,
-                    &tokens,
-                    Work::Read(first_id.clone()),
-                    clients,
-                    args.seconds,
-                    pid,
-                )
-                .await;
-                results.add("read one case", clients, s);
-            }
-            if args.scenarios.iter().any(|x| x == "list") {
-                let s = load(&base, &tokens, Work::List, clients, args.seconds, pid).await;
-                results.add("list page (state + province) over seeded", clients, s);
-            }
-            if args.scenarios.iter().any(|x| x == "list") {
-                let s = load(&base, &tokens, Work::ListUnit, clients, args.seconds, pid).await;
-                results.add("list page (state + a unit) over seeded", clients, s);
-            }
-            if args.scenarios.iter().any(|x| x == "search") {
-                let s = load(&base, &tokens, Work::Search, clients, args.seconds, pid).await;
-                results.add("search (two words one case holds)", clients, s);
-            }
-            if args.scenarios.iter().any(|x| x == "statistics") {
-                let s = load(&base, &tokens, Work::Statistics, clients, args.seconds, pid).await;
-                results.add("statistics of a province (p7: 27 % of seeded)", clients, s);
-            }
-            if args.scenarios.iter().any(|x| x == "ledger") {
-                let s = load(&base, &tokens, Work::Ledger, clients, args.seconds, pid).await;
-                results.add("ledger page of a province (p7, 100 cadres)", clients, s);
+            // The reads, each a scenario of `--scenarios` and a row of the tables.
+            let reads = [
+                ("read", Work::Read(first_id.clone()), "read one case"),
+                (
+                    "list",
+                    Work::List,
+                    "list page (state + province) over seeded",
+                ),
+                (
+                    "list",
+                    Work::ListUnit,
+                    "list page (state + a unit) over seeded",
+                ),
+                ("search", Work::Search, "search (two words one case holds)"),
+                (
+                    "statistics",
+                    Work::Statistics,
+                    "statistics of a province (p7: 27 % of seeded)",
+                ),
+                (
+                    "ledger",
+                    Work::Ledger,
+                    "ledger page of a province (p7, 100 cadres)",
+                ),
+            ];
+            for (scenario, work, row) in reads {
+                if args.scenarios.iter().any(|x| x == scenario) {
+                    let s = load(&base, &tokens, work, clients, args.seconds, pid).await;
+                    results.add(row, clients, s);
+                }
             }
         }
     }
