@@ -756,6 +756,9 @@ fn sql_literal(s: &str) -> String {
 fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data: &str) {
     let data = sql_literal(data);
     let words = search_words_sql();
+    // The time each seeded case spent in each state it left (as many spans as states behind
+    // it, two a case on average): from a minute to ~30 days, spread.
+    let span_seconds = "60 + (i * 7919 + k * 104729) % 2592000";
     let sql = match backend {
         Backend::Postgres { .. } => format!(
             "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email,
@@ -783,6 +786,15 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
                 CASE WHEN i % 5 < 2 THEN 'pending' ELSE 'fired' END,
                 timestamp '2023-01-01' + i * interval '1 minute'
              FROM generate_series(1, {size}) AS i;
+             INSERT INTO stage_spans (workflow, subject_org, case_created_at, case_id, seq,
+                subject_id, disclosed, stage, seconds)
+             SELECT 'exoneration',
+                'p' || (CASE WHEN i % 4 = 0 THEN 7 ELSE i % 31 END) || '/c' || (i % 310) || '/u' || (i % 3100),
+                timestamp '2023-01-01' + i * interval '1 minute', 'seed-' || lpad(i::text, 10, '0'),
+                k + 1, 'u-' || (i % 200000), true,
+                (ARRAY['filed','investigating','deliberating','exonerated'])[k],
+                {span_seconds}
+             FROM generate_series(1, {size}) AS i, generate_series(1, 4) AS k WHERE k <= i % 5;
              ANALYZE;"
         ),
         Backend::Sqlite { .. } => format!(
@@ -815,11 +827,29 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
                 CASE WHEN i % 5 < 2 THEN 'pending' ELSE 'fired' END,
                 datetime('2023-01-01', '+' || i || ' minutes')
              FROM s;
+             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {size}),
+                  n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 4)
+             INSERT INTO stage_spans (workflow, subject_org, case_created_at, case_id, seq,
+                subject_id, disclosed, stage, seconds)
+             SELECT 'exoneration',
+                'p' || (CASE WHEN i % 4 = 0 THEN 7 ELSE i % 31 END) || '/c' || (i % 310) || '/u' || (i % 3100),
+                datetime('2023-01-01', '+' || i || ' minutes'), printf('seed-%010d', i), k + 1,
+                'u-' || (i % 200000), 1,
+                CASE k WHEN 1 THEN 'filed' WHEN 2 THEN 'investigating' WHEN 3 THEN 'deliberating'
+                       ELSE 'exonerated' END,
+                {span_seconds}
+             FROM s, n WHERE k <= i % 5;
              COMMIT;
              ANALYZE;"
         ),
     };
     conn.batch_execute(&sql).unwrap();
+    if let Backend::Postgres { .. } = backend {
+        // As autovacuum leaves the tables: visibility maps set, so that statistics read the
+        // scope's indexes alone (VACUUM cannot run in the batch's transaction).
+        conn.batch_execute("VACUUM (ANALYZE) cases, stage_spans")
+            .unwrap();
+    }
 }
 
 /// Two characters of each alphabet make a word: 2 000 words, and two words a text of its

@@ -194,6 +194,18 @@ impl From<Refusal> for AppError {
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
+        if e.is_over_budget() {
+            return AppError {
+                kind: ErrorKind::Unavailable,
+                detail: "the report took longer than the service allows a query \
+                         (database.report_budget_ms); ask for a smaller org subtree or a \
+                         shorter period, or retry later"
+                    .into(),
+                errors: Vec::new(),
+                cause: Some(e.to_string()),
+                retry_after: Some(30),
+            };
+        }
         if e.is_unavailable() {
             AppError {
                 kind: ErrorKind::Unavailable,

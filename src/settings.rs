@@ -26,6 +26,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_DATABASE_URL", "database.url"),
     ("RONGCUO_DATABASE_POOL_SIZE", "database.pool_size"),
     ("RONGCUO_DATABASE_TIMEOUT_MS", "database.connect_timeout_ms"),
+    ("RONGCUO_REPORT_BUDGET_MS", "database.report_budget_ms"),
     ("RONGCUO_JWT_ALGORITHM", "auth.algorithm"),
     ("RONGCUO_JWT_SECRET", "auth.secret"),
     ("RONGCUO_JWT_PUBLIC_KEY_FILE", "auth.public_key_file"),
@@ -96,6 +97,8 @@ pub struct Database {
     pub url: String,
     pub pool_size: u32,
     pub connect_timeout_ms: u64,
+    /// The longest a statement of a report (statistics, ledger) may run.
+    pub report_budget_ms: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -326,6 +329,12 @@ impl Settings {
             return bad(
                 "database.connect_timeout_ms",
                 "must be between 100 and 600000".into(),
+            );
+        }
+        if !(10..=3_600_000).contains(&self.database.report_budget_ms) {
+            return bad(
+                "database.report_budget_ms",
+                "must be between 10 and 3600000".into(),
             );
         }
         if !(1..=256).contains(&self.database.pool_size) {

@@ -2,6 +2,7 @@
 //! writes go through one writer connection, reads through a pool, and every
 //! read-modify-write runs in one transaction (`BEGIN IMMEDIATE` on SQLite).
 
+pub mod budget;
 mod exec;
 pub mod migrations;
 pub mod models;
@@ -80,6 +81,13 @@ impl DbError {
             DbError::Query(e) => connection_lost(e),
             _ => false,
         }
+    }
+}
+
+impl DbError {
+    /// True when a report's query ran past its time budget ([`budget`]).
+    pub fn is_over_budget(&self) -> bool {
+        matches!(self, DbError::Query(e) if budget::over_budget(e))
     }
 }
 
@@ -233,6 +241,18 @@ fn run<T, E>(
     out
 }
 
+/// Inside a transaction of ours: the caller's failure, or the transaction's own.
+enum Failed<E> {
+    Caller(E),
+    Db(diesel::result::Error),
+}
+
+impl<E> From<diesel::result::Error> for Failed<E> {
+    fn from(e: diesel::result::Error) -> Self {
+        Failed::Db(e)
+    }
+}
+
 /// Runs `f` on a reader: on SQLite inside one read transaction (`BEGIN` … `COMMIT`), so all
 /// its queries see one snapshot and the reader takes up the newest commit once. Each query
 /// was a read transaction of its own: a transition's look-ups (the case, then each
@@ -244,16 +264,6 @@ fn run_read<T, E: From<DbError>>(
 ) -> Result<T, E> {
     if !matches!(conn.conn, DbConnection::Sqlite(_)) {
         return run(conn, f);
-    }
-    /// The caller's failure, or the transaction's own.
-    enum Failed<E> {
-        Caller(E),
-        Db(diesel::result::Error),
-    }
-    impl<E> From<diesel::result::Error> for Failed<E> {
-        fn from(e: diesel::result::Error) -> Self {
-            Failed::Db(e)
-        }
     }
     // Until the transaction is over the connection counts as broken: if `f` panics, the
     // pool drops it rather than hand out a connection still inside a transaction.
@@ -281,7 +291,8 @@ thread_local! {
 /// of a transition's CPU. The query planner stability guarantee keeps each statement's
 /// plan: on the readers only. The writer keeps planning with the values, which its workers'
 /// queries need (claiming due timers out of a million with a plan made without the values
-/// held the writer for ~70 ms at a time). Registered once per process; SQLite calls it on
+/// held the writer for ~70 ms at a time). Readers also get the progress handler of
+/// [`budget`]. Registered once per process; SQLite calls it on
 /// the thread that opens each connection, which says whether it opens a reader.
 fn sqlite_plan_stability() {
     use libsqlite3_sys as ffi;
@@ -303,6 +314,8 @@ fn sqlite_plan_stability() {
                 1 as c_int,
                 std::ptr::null_mut::<c_int>(),
             );
+            // And the time budget of reports' reads.
+            budget::install(db);
         }
         ffi::SQLITE_OK
     }
@@ -533,6 +546,17 @@ impl Db {
                 run_read(&mut conn, f)
             })
             .await
+    }
+
+    /// [`Db::read`] with at most `budget` per statement ([`budget`]): a report's read, which
+    /// fails rather than hold a connection and a core for longer.
+    pub async fn read_within<T, E, F>(&self, budget: Duration, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        self.read(move |c| budget::within(c, budget, f)).await
     }
 
     /// Runs `f` inside one write transaction on the writer, off the async workers.

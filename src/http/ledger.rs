@@ -256,6 +256,7 @@ pub async fn get_ledger(
     if wants_csv(&req) {
         return Ok(csv_stream(
             state.engine.db.clone(),
+            budget(&state),
             registry,
             subtree,
             after,
@@ -265,7 +266,9 @@ pub async fn get_ledger(
     let (rows, next) = state
         .engine
         .db
-        .read(move |c| Ok::<_, DbError>(repo::ledger::page(c, &subtree, after.as_ref(), limit)?))
+        .read_within(budget(&state), move |c| {
+            Ok::<_, DbError>(repo::ledger::page(c, &subtree, after.as_ref(), limit)?)
+        })
         .await?;
     let wf = registry
         .get("exoneration")
@@ -287,10 +290,16 @@ pub async fn get_ledger(
         .json(json!({"org": org, "as_of": today, "items": items, "next_cursor": next.as_ref().map(encode_cursor)})))
 }
 
+/// The time budget of a report's query (`database.report_budget_ms`).
+pub(super) fn budget(state: &AppState) -> std::time::Duration {
+    std::time::Duration::from_millis(state.settings.database.report_budget_ms)
+}
+
 /// The whole ledger as CSV (UTF-8 with a BOM), `CSV_BATCH` cadres at a time: its memory
 /// does not grow with the ledger.
 fn csv_stream(
     db: crate::db::Db,
+    budget: std::time::Duration,
     registry: crate::domain::registry::Registry,
     org: String,
     after: Option<repo::ledger::After>,
@@ -309,7 +318,7 @@ fn csv_stream(
                 return None;
             };
             let page = db
-                .read(move |c| {
+                .read_within(budget, move |c| {
                     Ok::<_, DbError>(repo::ledger::page(c, &org, after.as_ref(), CSV_BATCH)?)
                 })
                 .await

@@ -47,11 +47,13 @@ impl ResponseError for AppError {
                     HeaderValue::from_static("Bearer realm=\"rongcuo\""),
                 ));
             }
-            ErrorKind::Unavailable => {
-                resp.insert_header((header::RETRY_AFTER, HeaderValue::from_static("2")));
-            }
-            ErrorKind::TooManyRequests => {
-                let secs = self.retry_after.unwrap_or(1).max(1);
+            ErrorKind::Unavailable | ErrorKind::TooManyRequests => {
+                let default = if self.kind == ErrorKind::Unavailable {
+                    2
+                } else {
+                    1
+                };
+                let secs = self.retry_after.unwrap_or(default).max(1);
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                     resp.insert_header((header::RETRY_AFTER, v));
                 }

@@ -96,7 +96,7 @@ pub async fn get_statistics(
     let result = state
         .engine
         .db
-        .read(move |c| {
+        .read_within(super::ledger::budget(&state), move |c| {
             let mut out = BTreeMap::new();
             for name in names {
                 let scope = Scope {

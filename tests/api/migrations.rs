@@ -4,7 +4,19 @@ use rongcuo::db::{Db, DbError, DbUrl, migrations};
 use crate::helpers::*;
 
 /// The migrations of each backend (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: usize = 13;
+const MIGRATIONS: usize = 14;
+
+/// Reverts the newest migrations down to migration `version` included (as a deployment
+/// before it was released would have them), and says how many it reverted.
+fn revert_through(conn: &mut rongcuo::db::DbConnection, version: usize) -> usize {
+    let suffix = format!("{version:06}");
+    for n in 1..=MIGRATIONS {
+        if migrations::revert_last(conn).unwrap().ends_with(&suffix) {
+            return n;
+        }
+    }
+    panic!("migration {suffix} was never reverted");
+}
 
 fn up_down_up(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
@@ -40,15 +52,7 @@ fn audit_head_is_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in [
-        "000013", "000012", "000011", "000010", "000009", "000008", "000007", "000006", "000005",
-    ] {
-        assert!(
-            migrations::revert_last(&mut conn)
-                .unwrap()
-                .ends_with(version)
-        );
-    }
+    let reverted = revert_through(&mut conn, 5);
     conn.batch_execute(&format!(
         "{}
          INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id,
@@ -60,7 +64,7 @@ fn audit_head_is_backfilled(url: &str) {
         insert_case_sql("c1", "investigating", 2)
     ))
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 9);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), reverted);
     drop(conn);
     let heads: Vec<(String, String, i64, String)> = db
         .read_blocking(|c| rongcuo::db::repo::cases::all_ids(c).map_err(DbError::from))
@@ -75,13 +79,7 @@ fn disclosed_is_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000013", "000012", "000011", "000010", "000009"] {
-        assert!(
-            migrations::revert_last(&mut conn)
-                .unwrap()
-                .ends_with(version)
-        );
-    }
+    let reverted = revert_through(&mut conn, 9);
     let report = |id: &str, state: &str, version: i64| {
         insert_case_sql(id, state, version).replace("'exoneration'", "'clarification'")
     };
@@ -114,7 +112,7 @@ fn disclosed_is_backfilled(url: &str) {
         .concat(),
     )
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 5);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), reverted);
     drop(conn);
     let mut disclosed: Vec<(String, bool)> = db
         .read_blocking(|c| {
@@ -146,13 +144,7 @@ fn statistics_columns_are_backfilled(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    for version in ["000013", "000012", "000011", "000010"] {
-        assert!(
-            migrations::revert_last(&mut conn)
-                .unwrap()
-                .ends_with(version)
-        );
-    }
+    let reverted = revert_through(&mut conn, 10);
     let row = |seq: i64, at: &str| {
         format!(
             "INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id,
@@ -175,7 +167,7 @@ fn statistics_columns_are_backfilled(url: &str) {
         .concat(),
     )
     .unwrap();
-    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), 4);
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), reverted);
     drop(conn);
     let (cases, seconds): (Vec<CaseColumns>, Vec<Option<i64>>) = db
         .read_blocking(|c| {
@@ -224,16 +216,7 @@ fn search_text_moves_to_its_table(url: &str) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
     let mut conn = db.writer_connection().unwrap();
     migrations::run_pending(&mut conn).unwrap();
-    assert!(
-        migrations::revert_last(&mut conn)
-            .unwrap()
-            .ends_with("000013")
-    );
-    assert!(
-        migrations::revert_last(&mut conn)
-            .unwrap()
-            .ends_with("000012")
-    );
+    revert_through(&mut conn, 12);
     conn.batch_execute(&format!(
         "{}{}
          UPDATE cases SET search_text = '招商引资中先行先试' WHERE id = 'c1';
@@ -266,6 +249,138 @@ fn search_text_moves_to_its_table(url: &str) {
             assert_eq!(ids, expected, "q = {q}, at most {at_most}");
         }
     }
+}
+
+/// A stage span as statistics read it: case, seq, org, subject, disclosed, stage, seconds.
+type Span = (String, i64, String, String, bool, String, i64);
+
+fn spans(conn: &mut rongcuo::db::DbConnection) -> Vec<Span> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        case_id: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seq: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        subject_org: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        subject_id: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        disclosed: bool,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        stage: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seconds: i64,
+    }
+    let rows: Vec<Row> = diesel::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT case_id, seq, subject_org, subject_id, disclosed, stage, seconds
+             FROM stage_spans ORDER BY case_id, seq",
+        ),
+        conn,
+    )
+    .unwrap();
+    rows.into_iter()
+        .map(|r| {
+            (
+                r.case_id,
+                r.seq,
+                r.subject_org,
+                r.subject_id,
+                r.disclosed,
+                r.stage,
+                r.seconds,
+            )
+        })
+        .collect()
+}
+
+/// Migration 14 builds the stage spans of existing transitions (a transition out of a state,
+/// with its seconds), with its case's org, subject and disclosure; afterwards its triggers
+/// add the span of each new transition and follow a case's disclosure, on both backends.
+fn stage_spans_are_built(url: &str) {
+    let db = Db::connect(&DbUrl::parse(url).unwrap(), 2).unwrap();
+    let mut conn = db.writer_connection().unwrap();
+    migrations::run_pending(&mut conn).unwrap();
+    let reverted = revert_through(&mut conn, 14);
+    let row = |id: &str, seq: i64, from: Option<&str>, to: &str, secs: Option<i64>| {
+        let from = from.map_or("NULL".to_string(), |f| format!("'{f}'"));
+        let secs = secs.map_or("NULL".to_string(), |s| s.to_string());
+        format!(
+            "INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id,
+                actor_role, payload, at, prev_hash, hash, stage_seconds)
+             VALUES ('{id}', {seq}, 'e', {from}, '{to}', 'a', 'intake', '{{}}',
+                '2026-01-01 00:00:00', 'p', 'h{seq}', {secs});"
+        )
+    };
+    let report = insert_case_sql("r1", "preliminary", 2)
+        .replace("'exoneration'", "'clarification'")
+        .replace("'p1'", "'p1/c2'");
+    conn.batch_execute(
+        &[
+            insert_case_sql("c1", "investigating", 3),
+            row("c1", 1, None, "filed", None),
+            row("c1", 2, Some("filed"), "accepted", Some(60)),
+            row("c1", 3, Some("accepted"), "investigating", Some(7200)),
+            report,
+            row("r1", 1, None, "received", None),
+            row("r1", 2, Some("received"), "preliminary", Some(30)),
+            "UPDATE cases SET disclosed = false WHERE id = 'r1';".to_string(),
+        ]
+        .concat(),
+    )
+    .unwrap();
+    assert_eq!(migrations::run_pending(&mut conn).unwrap().len(), reverted);
+    let span = |id: &str, seq, org: &str, disclosed, stage: &str, secs| -> Span {
+        (
+            id.into(),
+            seq,
+            org.into(),
+            "s".into(),
+            disclosed,
+            stage.into(),
+            secs,
+        )
+    };
+    let built = [
+        span("c1", 2, "p1", true, "filed", 60),
+        span("c1", 3, "p1", true, "accepted", 7200),
+        span("r1", 2, "p1/c2", false, "received", 30),
+    ];
+    assert_eq!(spans(&mut conn), built, "built from the transitions");
+    // A new transition brings its span, and its case's disclosure the case's spans; on
+    // PostgreSQL in one statement, as the service writes a transition.
+    let disclose = "UPDATE cases SET disclosed = true, state = 'inquiry' WHERE id = 'r1'";
+    conn.batch_execute(&if url.starts_with("postgres") {
+        format!(
+            "WITH u AS ({disclose} RETURNING id)
+             INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id,
+                actor_role, payload, at, prev_hash, hash, stage_seconds)
+             SELECT id, 3, 'e', 'preliminary', 'inquiry', 'a', 'intake', '{{}}',
+                '2026-01-01 00:00:00', 'p', 'h3', 5 FROM u"
+        )
+    } else {
+        format!(
+            "{disclose}; {}",
+            row("r1", 3, Some("preliminary"), "inquiry", Some(5))
+        )
+    })
+    .unwrap();
+    assert_eq!(
+        spans(&mut conn),
+        [
+            built[0].clone(),
+            built[1].clone(),
+            span("r1", 2, "p1/c2", true, "received", 30),
+            span("r1", 3, "p1/c2", true, "preliminary", 5),
+        ],
+        "a disclosed case's spans count for everyone"
+    );
+}
+
+#[test]
+fn stage_spans_are_built_by_their_migration_and_kept_by_triggers() {
+    with_each_database_url(stage_spans_are_built);
 }
 
 #[test]

@@ -342,7 +342,8 @@ fn list_queries(url: &str, seed: &str) -> (Db, Vec<Sent>) {
     if url.starts_with("postgres") {
         // As autovacuum leaves a table: its visibility map set, so that an index-only scan
         // reads no heap page.
-        conn.batch_execute("VACUUM (ANALYZE) cases").unwrap();
+        conn.batch_execute("VACUUM (ANALYZE) cases, stage_spans")
+            .unwrap();
     }
     let captured = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = captured.clone();
@@ -486,6 +487,7 @@ fn every_list_filter_avoids_a_sequential_scan_on_a_million_cases() {
             assert!(
                 !plan.contains("Seq Scan on cases")
                     && !plan.contains("Seq Scan on transitions")
+                    && !plan.contains("Seq Scan on stage_spans")
                     && (bounded_matches || !plan.contains("Seq Scan on case_search")),
                 "{name} ({n} rows): sequential scan\n{text}\n{plan}"
             );
@@ -499,6 +501,15 @@ fn every_list_filter_avoids_a_sequential_scan_on_a_million_cases() {
             assert!(
                 counts.contains("Index Only Scan using cases_workflow_org_created"),
                 "{name}: the counts from the scope's index alone\n{counts}"
+            );
+            let stages = explained
+                .iter()
+                .find(|(text, _)| text.contains("percentile_disc"))
+                .map(|(_, plan)| plan.as_str())
+                .unwrap_or_default();
+            assert!(
+                stages.contains("Index Only Scan using stage_spans_scope"),
+                "{name}: the stage durations from the spans' index alone\n{stages}"
             );
         }
         eprintln!("{name}: {n} rows, plan ok");
@@ -558,6 +569,12 @@ fn every_sqlite_list_filter_uses_an_index_on_a_million_cases() {
             assert!(
                 plans[0].contains("COVERING INDEX cases_workflow_org_created"),
                 "{name}: the counts from the scope's index alone\n{plans:#?}"
+            );
+            assert!(
+                plans[1].contains(
+                    "SEARCH c USING PRIMARY KEY (workflow=? AND subject_org>? AND subject_org<?)"
+                ),
+                "{name}: the stage durations from one range of the spans' key\n{plans:#?}"
             );
         }
         if name == "large org subtree" {

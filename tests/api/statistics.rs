@@ -17,7 +17,10 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::*;
 
-both_backends!(sql_statistics_equal_the_in_memory_ones_on_a_varied_data_set);
+both_backends!(
+    sql_statistics_equal_the_in_memory_ones_on_a_varied_data_set,
+    a_report_past_its_time_budget_is_refused_and_frees_its_connection,
+);
 
 /// The p-quantile of sorted values by nearest rank (the service's former method).
 fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
@@ -318,5 +321,64 @@ async fn sql_statistics_equal_the_in_memory_ones_on_a_varied_data_set(app: TestA
         answered(&app, &WANG, "").await["clarification"]["cases"],
         1,
         "the hidden ones are not the unit's"
+    );
+}
+
+/// Statistics whose queries run longer than `database.report_budget_ms` are stopped and
+/// answered 503 with `Retry-After` (SQLite: the readers' progress handler; PostgreSQL:
+/// `statement_timeout`); the connection goes back to work, and with the default budget the
+/// same request is answered in full.
+async fn a_report_past_its_time_budget_is_refused_and_frees_its_connection(app: TestApp) {
+    const SPANS: i64 = 200_000;
+    let rows = match app.backend {
+        Backend::Sqlite => format!(
+            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {SPANS})
+             INSERT INTO stage_spans (workflow, subject_org, case_created_at, case_id, seq,
+                subject_id, disclosed, stage, seconds)
+             SELECT 'exoneration', 'anhui/hefei/u' || (i % 50), datetime('2026-01-01', '+' || i || ' minutes'),
+                'c' || i, 2, 's' || i, 1, 'filed', i % 86400 FROM s"
+        ),
+        Backend::Postgres => format!(
+            "INSERT INTO stage_spans (workflow, subject_org, case_created_at, case_id, seq,
+                subject_id, disclosed, stage, seconds)
+             SELECT 'exoneration', 'anhui/hefei/u' || (i % 50),
+                timestamp '2026-01-01' + i * interval '1 minute', 'c' || i, 2, 's' || i, true,
+                'filed', i % 86400 FROM generate_series(1, {SPANS}) AS i"
+        ),
+    };
+    app.db()
+        .write(move |c| {
+            use diesel::connection::SimpleConnection;
+            Ok::<_, DbError>(c.batch_execute(&rows)?)
+        })
+        .await
+        .unwrap();
+    let query = "/api/v1/statistics?from=2025-01-01T00:00:00Z&to=2027-01-01T00:00:00Z";
+    let tight = app
+        .another(Duration::zero(), &[("RONGCUO_REPORT_BUDGET_MS", "10")])
+        .await;
+    for _ in 0..3 {
+        let r = tight.get(query, &SUN).await;
+        assert_eq!(r.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()["retry-after"], "30");
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(problem["code"], "unavailable", "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("report_budget_ms"),
+            "{problem}"
+        );
+    }
+    // The readers that were stopped still serve.
+    for _ in 0..4 {
+        let r = tight.get("/api/v1/exonerations", &SUN).await;
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+    }
+    let full = answered(&app, &SUN, &query["/api/v1/statistics".len()..]).await;
+    assert_eq!(
+        full["exoneration"]["stage_durations"]["filed"]["count"], SPANS,
+        "{full}"
     );
 }

@@ -44,25 +44,42 @@ fn hidden(scope: &Scope<'_>) -> &'static str {
     }
 }
 
-/// The scope's cases (`c`), joined to `join`, on each backend, both from the subtree's
-/// range of the (workflow, org, created) index (`[org, org0)`, then the org itself or
-/// below it): PostgreSQL with the pattern operators of its index, which also carries every
-/// column the counts need (an index-only scan); SQLite told to use it (planning without the
-/// values, it would walk the period's cases of every org instead).
-fn scoped(conn: &DbConnection, scope: &Scope<'_>, select: &str, join: &str, rest: &str) -> String {
+/// What a statistics query reads: the cases themselves, or their stage spans (one row per
+/// transition out of a state, with its case's scope columns: migration 14).
+#[derive(Clone, Copy)]
+enum Rows {
+    Cases,
+    Spans,
+}
+
+/// The scope's rows (`c`: cases or their spans) on each backend, both from one range of
+/// the subtree's index (`[org, org0)`, then the org itself or below it): PostgreSQL with the
+/// pattern operators of its index, which also carries every column the query needs (an
+/// index-only scan); SQLite from the table of spans keyed by the scope, or the cases' index
+/// it is told to use (planning without the values, it would walk the period's cases of every
+/// org instead).
+fn scoped(conn: &DbConnection, scope: &Scope<'_>, rows: Rows, select: &str, rest: &str) -> String {
+    let (table, created) = match (conn, rows) {
+        (DbConnection::Pg(_), Rows::Cases) => ("cases c", "c.created_at"),
+        (DbConnection::Sqlite(_), Rows::Cases) => (
+            "cases c INDEXED BY cases_workflow_org_created",
+            "c.created_at",
+        ),
+        (_, Rows::Spans) => ("stage_spans c", "c.case_created_at"),
+    };
     match conn {
         DbConnection::Pg(_) => format!(
-            "SELECT {select} FROM cases c {join}
+            "SELECT {select} FROM {table}
              WHERE c.workflow = $1 AND c.subject_org ~>=~ $2 AND c.subject_org ~<~ $7
                AND (c.subject_org = $2 OR c.subject_org LIKE $3 ESCAPE '\\')
-               AND c.created_at >= $4 AND c.created_at < $5 AND {} {rest}",
+               AND {created} >= $4 AND {created} < $5 AND {} {rest}",
             hidden(scope)
         ),
         DbConnection::Sqlite(_) => format!(
-            "SELECT {select} FROM cases c INDEXED BY cases_workflow_org_created {join}
+            "SELECT {select} FROM {table}
              WHERE c.workflow = ?1 AND c.subject_org >= ?2 AND c.subject_org < ?3
                AND (c.subject_org = ?2 OR c.subject_org >= ?7)
-               AND c.created_at >= ?4 AND c.created_at < ?5 AND {} {rest}",
+               AND {created} >= ?4 AND {created} < ?5 AND {} {rest}",
             hidden(scope).replace("$6", "?6")
         ),
     }
@@ -102,9 +119,9 @@ pub fn groups(conn: &mut DbConnection, scope: &Scope<'_>) -> QueryResult<Vec<Gro
     let sql = scoped(
         conn,
         scope,
+        Rows::Cases,
         "c.state AS state, c.outcome AS outcome, c.overdue AS overdue, \
          c.talk_state AS talk_state, count(*) AS cases",
-        "",
         "GROUP BY c.state, c.outcome, c.overdue, c.talk_state",
     );
     load(conn, scope, sql)
@@ -127,23 +144,17 @@ pub struct Stage {
 /// Time spent in each state by the cases of `scope`: the count of spans, their median and
 /// 90th percentile by nearest rank (the value at rank ⌈p·n⌉, as the service always
 /// reported): PostgreSQL's `percentile_disc`, on SQLite the same ranks picked with
-/// window functions. Both exact.
+/// window functions. Both exact, both over the scope's range of `stage_spans` alone.
 pub fn stages(conn: &mut DbConnection, scope: &Scope<'_>) -> QueryResult<Vec<Stage>> {
-    // SQLite: CROSS JOIN keeps the scope's cases the outer loop (its planner may otherwise
-    // walk every transition and search the scope for each).
-    let join = "CROSS JOIN transitions t ON t.case_id = c.id";
     let sql = match conn {
-        // Each case's transitions from its key (`OFFSET 0` keeps PostgreSQL from joining
-        // by hashing the whole transitions table): the work follows the scope, not the table.
         DbConnection::Pg(_) => scoped(
             conn,
             scope,
-            "t.from_state AS stage, count(*) AS spans,
-             percentile_disc(0.5) WITHIN GROUP (ORDER BY t.stage_seconds) AS median,
-             percentile_disc(0.9) WITHIN GROUP (ORDER BY t.stage_seconds) AS p90",
-            "CROSS JOIN LATERAL (SELECT from_state, stage_seconds FROM transitions
-                 WHERE case_id = c.id AND stage_seconds IS NOT NULL OFFSET 0) t",
-            "GROUP BY t.from_state ORDER BY t.from_state",
+            Rows::Spans,
+            "c.stage AS stage, count(*) AS spans,
+             percentile_disc(0.5) WITHIN GROUP (ORDER BY c.seconds) AS median,
+             percentile_disc(0.9) WITHIN GROUP (ORDER BY c.seconds) AS p90",
+            "GROUP BY c.stage ORDER BY c.stage",
         ),
         // ⌈p·n⌉ in integers, the rank picked with window functions.
         DbConnection::Sqlite(_) => format!(
@@ -160,9 +171,9 @@ pub fn stages(conn: &mut DbConnection, scope: &Scope<'_>) -> QueryResult<Vec<Sta
             scoped(
                 conn,
                 scope,
-                "t.from_state AS stage, t.stage_seconds AS secs",
-                join,
-                "AND t.stage_seconds IS NOT NULL",
+                Rows::Spans,
+                "c.stage AS stage, c.seconds AS secs",
+                "",
             )
         ),
     };
