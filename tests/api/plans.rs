@@ -586,3 +586,126 @@ fn every_sqlite_list_filter_uses_an_index_on_a_million_cases() {
         eprintln!("{name}: {n} rows, plans {plans:?}");
     }
 }
+
+/// The mail worker's claim over a queue of 20 000 mails: each state one ordered range of
+/// `outbox_due`, read no further than the batch (with both states in one `IN`, SQLite read
+/// and sorted the whole queue for every batch of fifty), the expired leases first, then the
+/// oldest pending mails. Runs always (the plans do not need a million rows).
+fn the_mail_claim_reads_its_batch_alone(url: &str) {
+    use rongcuo::db::repo::outbox::claim_due;
+    let db = Db::connect(&DbUrl::parse(url).unwrap(), 1).unwrap();
+    let mut conn = db.writer_connection().unwrap();
+    migrations::run_pending(&mut conn).unwrap();
+    let pg = url.starts_with("postgres");
+    let (series, at, later) = if pg {
+        (
+            "generate_series(1, 20000) AS s(i)",
+            "timestamp '2026-01-01' + i * interval '1 second'",
+            "timestamp '2026-01-05' + i * interval '1 second'",
+        )
+    } else {
+        (
+            "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 20000)
+              SELECT i FROM s) AS s",
+            "datetime('2026-01-01', '+' || i || ' seconds')",
+            "datetime('2026-01-05', '+' || i || ' seconds')",
+        )
+    };
+    // Every 7th mail sent; every 1000th being sent, its lease over for the first ten.
+    conn.batch_execute(&format!(
+        "{}
+         INSERT INTO outbox (id, case_id, seq, recipient_name, recipient_email, relation,
+            template, subject, body_text, message_id, state, attempts, next_attempt_at,
+            created_at)
+         SELECT 'm' || i, 'c1', 1, 'S', 's@x.cn', 'subject', 't', '主题', '正文', '<m>',
+            CASE WHEN i % 1000 = 0 THEN 'sending' WHEN i % 7 = 0 THEN 'sent' ELSE 'pending' END,
+            1,
+            CASE WHEN i % 1000 = 0 AND i > 10000 THEN {later} ELSE {at} END,
+            {at}
+         FROM {series};
+         ANALYZE outbox;",
+        crate::helpers::insert_case_sql("c1", "filed", 1),
+    ))
+    .unwrap();
+    let captured = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = captured.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            sink.lock().unwrap().push(query.to_string());
+        }
+    });
+    let now = NaiveDate::from_ymd_opt(2026, 1, 2)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let lease = now + chrono::Duration::minutes(1);
+    let claimed: Vec<String> =
+        rongcuo::db::transaction(&mut conn, |c| claim_due(c, now, lease, 50))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+    let mut expected: Vec<String> = (1..=10).map(|k| format!("m{}", k * 1000)).collect();
+    expected.extend(
+        (1..)
+            .filter(|i| i % 7 != 0 && i % 1000 != 0)
+            .take(40)
+            .map(|i| format!("m{i}")),
+    );
+    let mut sorted = claimed.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(
+        sorted, expected,
+        "the expired leases, then the oldest pending mails"
+    );
+    let claims: Vec<String> = captured
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|q| q.starts_with("SELECT") && q.contains("LIMIT"))
+        .cloned()
+        .collect();
+    assert_eq!(claims.len(), 2, "one query a state: {claims:#?}");
+    for sql in claims {
+        let (text, binds) = sql.split_once(" -- binds: ").expect("diesel's debug form");
+        let plan: Vec<String> = if pg {
+            #[derive(diesel::QueryableByName)]
+            struct Line {
+                #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+                line: String,
+            }
+            conn.batch_execute("DEALLOCATE ALL").unwrap();
+            conn.batch_execute(&format!("PREPARE q AS {text}")).unwrap();
+            let explain = format!("EXPLAIN EXECUTE q({})", literals(binds).join(", "));
+            sql_query(&explain)
+                .load::<Line>(&mut **conn)
+                .unwrap()
+                .into_iter()
+                .map(|l| l.line)
+                .collect()
+        } else {
+            #[derive(diesel::QueryableByName)]
+            struct Line {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                detail: String,
+            }
+            sql_query(format!("EXPLAIN QUERY PLAN {text}"))
+                .load::<Line>(&mut **conn)
+                .unwrap()
+                .into_iter()
+                .map(|l| l.detail)
+                .collect()
+        };
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("outbox_due") && !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+            "the claim reads one ordered range of outbox_due\n{text}\n{plan}"
+        );
+    }
+}
+
+#[test]
+fn the_mail_claim_reads_its_batch_alone_from_the_queue() {
+    crate::helpers::with_each_database_url(the_mail_claim_reads_its_batch_alone);
+}

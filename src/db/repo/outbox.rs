@@ -22,26 +22,37 @@ pub fn list_for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<
     native!(conn, c => query.load(c))
 }
 
-/// Claims up to `limit` rows that are due: pending ones, and `sending` ones whose lease ran
-/// out (a worker died between send and mark). They become `sending` until `lease_until`.
-/// On PostgreSQL the rows are locked with `SKIP LOCKED`, so replicas never claim the same
-/// row; SQLite has one writer. Run inside a write transaction.
+/// Claims up to `limit` rows that are due: `sending` ones whose lease ran out (a worker died
+/// between send and mark) first, then pending ones, oldest first. They become `sending`
+/// until `lease_until`. On PostgreSQL the rows are locked with `SKIP LOCKED`, so replicas
+/// never claim the same row; SQLite has one writer. Run inside a write transaction.
+///
+/// One state at a time, each an ordered range of `outbox_due (state, next_attempt_at)` read
+/// no further than `limit` rows: with both states in one `IN`, SQLite read and sorted every
+/// due row for each batch (a queue of 100 000 mails drained at ~140 a second).
 pub fn claim_due(
     conn: &mut DbConnection,
     now: chrono::NaiveDateTime,
     lease_until: chrono::NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<OutboxRow>> {
-    let due = outbox::table
-        .filter(outbox::state.eq_any(["pending", "sending"]))
-        .filter(outbox::next_attempt_at.le(now))
-        .order(outbox::next_attempt_at.asc())
-        .limit(limit)
-        .select(outbox::id);
-    let ids: Vec<String> = match conn {
-        DbConnection::Pg(pg) => due.for_update().skip_locked().load(pg)?,
-        DbConnection::Sqlite(_) => due.load(conn)?,
-    };
+    let mut ids: Vec<String> = Vec::new();
+    for state in ["sending", "pending"] {
+        let wanted = limit - ids.len() as i64;
+        if wanted <= 0 {
+            break;
+        }
+        let due = outbox::table
+            .filter(outbox::state.eq(state))
+            .filter(outbox::next_attempt_at.le(now))
+            .order(outbox::next_attempt_at.asc())
+            .limit(wanted)
+            .select(outbox::id);
+        ids.extend(match conn {
+            DbConnection::Pg(pg) => due.for_update().skip_locked().load::<String>(pg)?,
+            DbConnection::Sqlite(c) => due.load::<String>(c)?,
+        });
+    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }
