@@ -334,6 +334,18 @@ fn filters() -> Vec<(&'static str, ListFilter)> {
 type Sent = (&'static str, Vec<String>, usize);
 
 /// Seeds a million cases on `url` and runs every filter's list query.
+/// Every statement `conn` sends from now on, in diesel's debug form (SQL, then its binds).
+fn capture(conn: &mut DbConnection) -> Arc<Mutex<Vec<String>>> {
+    let captured = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = captured.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            sink.lock().unwrap().push(query.to_string());
+        }
+    });
+    captured
+}
+
 fn list_queries(url: &str, seed: &str) -> (Db, Vec<Sent>) {
     let db = Db::connect(&DbUrl::parse(url).unwrap(), 1).unwrap();
     let mut conn = db.writer_connection().unwrap();
@@ -345,13 +357,7 @@ fn list_queries(url: &str, seed: &str) -> (Db, Vec<Sent>) {
         conn.batch_execute("VACUUM (ANALYZE) cases, stage_spans")
             .unwrap();
     }
-    let captured = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = captured.clone();
-    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            sink.lock().unwrap().push(query.to_string());
-        }
-    });
+    let captured = capture(&mut conn);
     let mut out = Vec::new();
     for (name, f) in filters() {
         list(&mut conn, &f).unwrap();
@@ -627,13 +633,7 @@ fn the_mail_claim_reads_its_batch_alone(url: &str) {
         crate::helpers::insert_case_sql("c1", "filed", 1),
     ))
     .unwrap();
-    let captured = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = captured.clone();
-    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            sink.lock().unwrap().push(query.to_string());
-        }
-    });
+    let captured = capture(&mut conn);
     let now = NaiveDate::from_ymd_opt(2026, 1, 2)
         .unwrap()
         .and_hms_opt(0, 0, 0)
