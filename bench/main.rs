@@ -1,14 +1,16 @@
 //! `bench/run.sh` (or `cargo run --release --example bench -- --help`): measures the service
 //! against the limit its database sets, in one run, and prints BENCHMARKS.md-ready tables.
 //!
-//! For each backend: a fresh database, `size` seeded cases (for the list), the release binary
-//! serving HTTP; then at 1, 4, 16 and 64 clients, `runs` times each: filing cases,
-//! applying a transition to distinct cases just filed (as many as the run needs), reading
-//! one case, a filtered list page. The limit is the same write work as one transition
-//! (update the guarded case row and its data, insert its audit row, insert its outbox rows,
-//! with the service's own texts byte for byte) done straight against the database: pgbench
-//! with a custom script on PostgreSQL, the service's own connection code on SQLite.
-//! Then the outbox worker's delivery rate to an SMTP sink, and the server's peak RSS.
+//! For each backend: a fresh database, `size` seeded cases (for the reads), the release
+//! binary serving HTTP; then at 1, 4, 16 and 64 clients, `runs` times each: filing cases,
+//! each transition of the story ([`STEPS`]) applied to distinct cases the step before left
+//! (as many as the run needs), reading one case, list pages, a search, the statistics and a
+//! ledger page of a province. Each transition's limit is its own write work (update the
+//! case row and its data, insert its audit row, its outbox rows and timers, cancel the
+//! timers it cancels, with the service's own texts byte for byte) done straight against the
+//! database: pgbench with a generated script on PostgreSQL, the service's own connection
+//! code on SQLite. Then the whole ledger of a province as CSV, the outbox worker draining a
+//! queue to an SMTP sink, and the server's peak memory.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -63,6 +65,14 @@ struct Args {
         default_value = "file,transition,read,list,search,statistics,ledger"
     )]
     scenarios: Vec<String>,
+    /// Which transitions of the story to apply, each measured with its own limit (with
+    /// `transition` among the scenarios).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "request_supplement,accept,submit_findings,decide"
+    )]
+    steps: Vec<String>,
     /// The service's database connections (RONGCUO_DATABASE_POOL_SIZE).
     #[arg(long, default_value_t = 16)]
     pool_size: u32,
@@ -279,11 +289,99 @@ fn filing(cadre: &str) -> Value {
     })
 }
 
+/// Who applies a step of the story.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Actor {
+    Intake,
+    Investigator,
+    Reviewer,
+}
+
+/// A transition of the exoneration story, applied to cases the step before left in `from`
+/// (`filed` ones are filed by the service, unmeasured).
+#[derive(Clone, Copy)]
+struct Step {
+    event: &'static str,
+    from: &'static str,
+    to: &'static str,
+    actor: Actor,
+}
+
+/// The story as the bench applies it: `request_supplement` (the cheapest: one mail, no
+/// new directory look-up), and the path of a case to its decision.
+const STEPS: [Step; 4] = [
+    Step {
+        event: "request_supplement",
+        from: "filed",
+        to: "needs_supplement",
+        actor: Actor::Intake,
+    },
+    Step {
+        event: "accept",
+        from: "filed",
+        to: "investigating",
+        actor: Actor::Intake,
+    },
+    Step {
+        event: "submit_findings",
+        from: "investigating",
+        to: "deliberating",
+        actor: Actor::Investigator,
+    },
+    Step {
+        event: "decide",
+        from: "deliberating",
+        to: "exonerated",
+        actor: Actor::Reviewer,
+    },
+];
+
+/// The bench's investigator, whom `accept` assigns.
+const INVESTIGATOR: &str = "u-bench-investigator";
+
+impl Step {
+    fn row(&self) -> String {
+        format!("apply `{}`", self.event)
+    }
+
+    /// The transition's body, as a client would send it.
+    fn body(&self) -> Value {
+        let due = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+        match self.event {
+            "request_supplement" => {
+                json!({"event": "request_supplement", "items": "请补充会议纪要", "due_at": due})
+            }
+            "accept" => json!({"event": "accept", "investigator_id": INVESTIGATOR}),
+            "submit_findings" => {
+                let e = json!({"finding": "favourable", "notes": "主观上勤勉尽责"});
+                json!({"event": "submit_findings",
+                       "elements": {"motive": e, "objective_conditions": e, "procedure": e,
+                                    "nature": e, "consequences": e, "remediation": e},
+                       "red_lines": [], "recommendation": "exonerate",
+                       "notes": "决策程序、实际效果、廉洁底线均符合容错政策"})
+            }
+            "decide" => {
+                json!({"event": "decide", "outcome": "exonerate", "explanation": "符合容错情形，予以免责",
+                               "rectification": {"requirements": "完善招标程序并报送整改报告", "due_at": due}})
+            }
+            other => unreachable!("no body for {other}"),
+        }
+    }
+
+    fn token<'a>(&self, tokens: &'a Tokens) -> &'a str {
+        match self.actor {
+            Actor::Intake => &tokens.intake,
+            Actor::Investigator => &tokens.investigator,
+            Actor::Reviewer => &tokens.reviewer,
+        }
+    }
+}
+
 /// What each client does per request.
 #[derive(Clone)]
 enum Work {
     File,
-    Transition(Arc<Vec<String>>, Arc<AtomicUsize>),
+    Transition(Step, Arc<Vec<String>>, Arc<AtomicUsize>),
     Read(String),
     List,
     /// A page filtered by state and a unit (p7/c7/u7, a 3 100th of the cases, all of them
@@ -476,30 +574,58 @@ fn write_request(
     }
 }
 
-/// At least `need` cases filed by the service and not moved yet, the newest first: filed
-/// through the service (unmeasured) until there are enough.
+/// At least `need` of the service's own cases (not seeded ones) in `state`, the newest first:
+/// filed through the service, and moved there by the steps of the story before (all of it
+/// unmeasured), until there are enough.
 #[allow(clippy::too_many_arguments)]
-async fn cases_to_move(
-    backend: &Backend,
-    base: &str,
-    tokens: &Tokens,
+fn cases_in<'a>(
+    backend: &'a Backend,
+    base: &'a str,
+    tokens: &'a Tokens,
     clients: usize,
     pid: u32,
+    state: &'static str,
     need: usize,
     filing_rate: f64,
-) -> Vec<String> {
-    let sql = format!(
-        "SELECT id AS t FROM cases WHERE state = 'filed' AND id NOT LIKE 'seed-%' \
-         ORDER BY created_at DESC LIMIT {need}"
-    );
-    loop {
-        let ids = texts(&mut backend.connect(), &sql);
-        if ids.len() >= need {
-            return ids;
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + 'a>> {
+    Box::pin(async move {
+        let sql = format!(
+            "SELECT id AS t FROM cases WHERE state = '{state}' AND id NOT LIKE 'seed-%' \
+             ORDER BY created_at DESC LIMIT {need}"
+        );
+        loop {
+            let ids = texts(&mut backend.connect(), &sql);
+            if ids.len() >= need {
+                return ids;
+            }
+            let missing = need - ids.len();
+            match STEPS
+                .iter()
+                .find(|s| s.to == state && s.event != "request_supplement")
+            {
+                None => {
+                    let seconds = (missing as f64 / filing_rate.max(1.0) * 1.2).clamp(0.2, 30.0);
+                    let _ = load(base, tokens, Work::File, clients, seconds, pid).await;
+                }
+                Some(before) => {
+                    let from = cases_in(
+                        backend,
+                        base,
+                        tokens,
+                        clients,
+                        pid,
+                        before.from,
+                        missing,
+                        filing_rate,
+                    )
+                    .await;
+                    let work =
+                        Work::Transition(*before, Arc::new(from), Arc::new(AtomicUsize::new(0)));
+                    let _ = load(base, tokens, work, clients, 120.0, pid).await;
+                }
+            }
         }
-        let seconds = ((need - ids.len()) as f64 / filing_rate.max(1.0) * 1.2).clamp(0.2, 30.0);
-        let _ = load(base, tokens, Work::File, clients, seconds, pid).await;
-    }
+    })
 }
 
 /// Runs `clients` loops of `work` for `seconds` (after a short warm-up).
@@ -527,11 +653,25 @@ async fn load(
             let mut http = Http::new(&base);
             let host = http.addr.clone();
             let filing = serde_json::to_vec(&filing(&tokens.cadre_id)).unwrap();
-            let transition = serde_json::to_vec(&json!({"event": "request_supplement", "items": "请补充会议纪要",
-                                   "due_at": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339()})).unwrap();
-            let file = request("POST", &host, "/api/v1/exonerations", &tokens.cadre, Some(&filing));
+            let transition = match &work {
+                Work::Transition(step, ..) => serde_json::to_vec(&step.body()).unwrap(),
+                _ => Vec::new(),
+            };
+            let file = request(
+                "POST",
+                &host,
+                "/api/v1/exonerations",
+                &tokens.cadre,
+                Some(&filing),
+            );
             let read = match &work {
-                Work::Read(id) => request("GET", &host, &format!("/api/v1/exonerations/{id}"), &tokens.cadre, None),
+                Work::Read(id) => request(
+                    "GET",
+                    &host,
+                    &format!("/api/v1/exonerations/{id}"),
+                    &tokens.cadre,
+                    None,
+                ),
                 _ => Vec::new(),
             };
             let list = request(
@@ -551,17 +691,32 @@ async fn load(
             let search = request(
                 "GET",
                 &host,
-                &format!("/api/v1/exonerations?q={}&limit=20", urlencode(&search_words(SEARCHED))),
+                &format!(
+                    "/api/v1/exonerations?q={}&limit=20",
+                    urlencode(&search_words(SEARCHED))
+                ),
                 &tokens.lister,
                 None,
             );
-            let statistics = request("GET", &host, "/api/v1/statistics?org=p7", &tokens.lister, None);
-            let ledger = request("GET", &host, "/api/v1/ledger?org=p7&limit=100", &tokens.lister, None);
+            let statistics = request(
+                "GET",
+                &host,
+                "/api/v1/statistics?org=p7",
+                &tokens.lister,
+                None,
+            );
+            let ledger = request(
+                "GET",
+                &host,
+                "/api/v1/ledger?org=p7&limit=100",
+                &tokens.lister,
+                None,
+            );
             let mut one = Vec::with_capacity(1024);
             while !stop.load(Ordering::Relaxed) {
                 let req: &[u8] = match &work {
                     Work::File => &file,
-                    Work::Transition(ids, next) => {
+                    Work::Transition(step, ids, next) => {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(id) = ids.get(i) else {
                             s.ran_out = !stop.load(Ordering::Relaxed);
@@ -572,7 +727,7 @@ async fn load(
                             "POST",
                             &host,
                             &format!("/api/v1/exonerations/{id}/transitions"),
-                            &tokens.intake,
+                            step.token(&tokens),
                             Some(&transition),
                         );
                         &one
@@ -609,23 +764,16 @@ async fn load(
         }));
     }
     // The service's anonymous memory, sampled while the clients run.
-    let sampler = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let mut peak: f64 = 0.0;
-            while !stop.load(Ordering::Relaxed) {
-                peak = peak.max(status_mib(service, "RssAnon:"));
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            peak
-        })
-    };
+    let sampler = sample_anon(service, stop.clone());
     // Warm-up, then measure.
     tokio::time::sleep(Duration::from_secs_f64((seconds * 0.15).min(1.0))).await;
     measuring.store(true, Ordering::Relaxed);
     let t = Instant::now();
     let before = cpu_now(service);
-    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    // The time given, or less when every client has run out of cases (preparing them).
+    while t.elapsed().as_secs_f64() < seconds && !tasks.iter().all(|t| t.is_finished()) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     measuring.store(false, Ordering::Relaxed);
     let after = cpu_now(service);
     let elapsed = t.elapsed().as_secs_f64();
@@ -647,6 +795,19 @@ async fn load(
     total
 }
 
+/// The peak anonymous memory (RssAnon) of process `pid` in MiB, sampled every 20 ms until
+/// `stop`.
+fn sample_anon(pid: u32, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<f64> {
+    tokio::spawn(async move {
+        let mut peak: f64 = 0.0;
+        while !stop.load(Ordering::Relaxed) {
+            peak = peak.max(status_mib(pid, "RssAnon:"));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        peak
+    })
+}
+
 /// A size line of `/proc/<pid>/status` (`VmHWM:`, `RssAnon:`, `RssFile:`), in MiB.
 fn status_mib(pid: u32, key: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -664,6 +825,8 @@ struct Tokens {
     cadre_id: String,
     cadre: String,
     intake: String,
+    investigator: String,
+    reviewer: String,
     lister: String,
     admin: String,
 }
@@ -757,7 +920,8 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
     let data = sql_literal(data);
     let words = search_words_sql();
     // The time each seeded case spent in each state it left (as many spans as states behind
-    // it, two a case on average): from a minute to ~30 days, spread.
+    // it, two a case on average, numbered as its transitions: its version counts them): from
+    // a minute to ~30 days, spread.
     let span_seconds = "60 + (i * 7919 + k * 104729) % 2592000";
     let sql = match backend {
         Backend::Postgres { .. } => format!(
@@ -766,7 +930,7 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
                 applicant_role, investigator_id, decider_id, title, overdue, catalogue_version, data,
                 created_at, updated_at)
              SELECT 'seed-' || lpad(i::text, 10, '0'), 'exoneration',
-                (ARRAY['filed','investigating','deliberating','exonerated','closed'])[1 + i % 5], 1,
+                (ARRAY['filed','investigating','deliberating','exonerated','closed'])[1 + i % 5], 1 + i % 5,
                 'u-' || (i % 200000), '干部', 'x@example.cn',
                 'p' || (CASE WHEN i % 4 = 0 THEN 7 ELSE i % 31 END) || '/c' || (i % 310) || '/u' || (i % 3100), '科员',
                 'u-' || (i % 200000), '干部', 'x@example.cn', 'cadre',
@@ -806,7 +970,7 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
                 created_at, updated_at)
              SELECT printf('seed-%010d', i), 'exoneration',
                 CASE i % 5 WHEN 0 THEN 'filed' WHEN 1 THEN 'investigating' WHEN 2 THEN 'deliberating'
-                           WHEN 3 THEN 'exonerated' ELSE 'closed' END, 1,
+                           WHEN 3 THEN 'exonerated' ELSE 'closed' END, 1 + i % 5,
                 'u-' || (i % 200000), '干部', 'x@example.cn',
                 'p' || (CASE WHEN i % 4 = 0 THEN 7 ELSE i % 31 END) || '/c' || (i % 310) || '/u' || (i % 3100), '科员',
                 'u-' || (i % 200000), '干部', 'x@example.cn', 'cadre',
@@ -905,55 +1069,118 @@ fn urlencode(s: &str) -> String {
 /// service moves (just filed), not a random walk over a cold table.
 const HOT: u64 = 20_000;
 
-/// The write work of one transition, as the service did it in its database: how many mails,
-/// and one transition's own texts (its audit payload, one of its mails, the case's data
-/// after it), which the limit writes byte for byte. Filler of the same number of characters
-/// was a third of the bytes (the texts are mostly Chinese, three bytes a character), and
-/// on PostgreSQL `repeat()` made them in the server instead of sending them.
+/// The write work of one step, as the service did it in its database: how many mails and
+/// timers (new, cancelled), and one transition's own texts (its audit payload, one of its
+/// mails, the case's data and columns after it, one new timer's kind and name), which the
+/// limit writes byte for byte. Filler of the same number of characters was a third of the
+/// bytes (the texts are mostly Chinese, three bytes a character), and on PostgreSQL
+/// `repeat()` made them in the server instead of sending them.
 #[derive(Clone)]
 struct Shape {
+    step: Step,
     outbox_per_transition: f64,
+    timers_per_transition: f64,
+    cancelled_per_transition: f64,
     payload: String,
     body_text: String,
     body_html: String,
     data: String,
+    investigator_id: Option<String>,
+    outcome: Option<String>,
+    timer_kind: String,
+    timer_name: String,
 }
 
-fn shape(conn: &mut rongcuo::db::DbConnection) -> Shape {
+#[derive(QueryableByName)]
+struct CaseColumns {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    data: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    investigator_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    outcome: Option<String>,
+}
+
+fn shape(conn: &mut rongcuo::db::DbConnection, step: Step) -> Shape {
+    let event = step.event;
     let transitions = count(
         conn,
-        "SELECT COUNT(*) AS n FROM transitions WHERE event = 'request_supplement'",
+        &format!("SELECT COUNT(*) AS n FROM transitions WHERE event = '{event}'"),
     )
     .max(1);
-    let mails = count(
+    let per = |conn: &mut rongcuo::db::DbConnection, sql: &str| {
+        count(conn, sql) as f64 / transitions as f64
+    };
+    let mails = per(
         conn,
-        "SELECT COUNT(*) AS n FROM outbox o JOIN transitions t ON t.case_id = o.case_id AND t.seq = o.seq
-         WHERE t.event = 'request_supplement'",
+        &format!(
+            "SELECT COUNT(*) AS n FROM outbox o JOIN transitions t ON t.case_id = o.case_id AND t.seq = o.seq
+             WHERE t.event = '{event}'"
+        ),
     );
-    // The first moved case (by id), its transition and its first mail.
+    let timers = per(
+        conn,
+        &format!(
+            "SELECT COUNT(*) AS n FROM timers m JOIN transitions t ON t.case_id = m.case_id AND t.at = m.created_at
+             WHERE t.event = '{event}'"
+        ),
+    );
+    let cancelled = per(
+        conn,
+        &format!(
+            "SELECT COUNT(*) AS n FROM timers m JOIN transitions t ON t.case_id = m.case_id AND t.at = m.fired_at
+             WHERE t.event = '{event}' AND m.state = 'cancelled'"
+        ),
+    );
+    // The first case the step moved whose newest transition is this step's (by id): its
+    // transition, its first mail, its columns after it, its first new timer.
     let case = sql_literal(&text(
         conn,
-        "SELECT MIN(case_id) AS t FROM transitions WHERE event = 'request_supplement'",
+        &format!(
+            "SELECT MIN(t.case_id) AS t FROM transitions t JOIN cases c ON c.id = t.case_id
+             WHERE t.event = '{event}' AND c.state = '{}'",
+            step.to
+        ),
     ));
     let mail = format!(
         "FROM outbox o JOIN transitions t ON t.case_id = o.case_id AND t.seq = o.seq \
-         WHERE t.event = 'request_supplement' AND o.case_id = {case} ORDER BY o.id LIMIT 1"
+         WHERE t.event = '{event}' AND o.case_id = {case} ORDER BY o.id LIMIT 1"
     );
+    let timer = format!(
+        "FROM timers m JOIN transitions t ON t.case_id = m.case_id AND t.at = m.created_at \
+         WHERE t.event = '{event}' AND m.case_id = {case} ORDER BY m.id LIMIT 1"
+    );
+    let columns_sql = format!("SELECT data, investigator_id, outcome FROM cases WHERE id = {case}");
+    let columns: CaseColumns = match conn {
+        rongcuo::db::DbConnection::Pg(c) => sql_query(&columns_sql).get_result(c).unwrap(),
+        rongcuo::db::DbConnection::Sqlite(c) => sql_query(&columns_sql).get_result(c).unwrap(),
+    };
+    let (timer_kind, timer_name) = if timers > 0.0 {
+        (
+            text(conn, &format!("SELECT m.kind AS t {timer}")),
+            text(conn, &format!("SELECT m.name AS t {timer}")),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     Shape {
-        outbox_per_transition: mails as f64 / transitions as f64,
+        step,
+        outbox_per_transition: mails,
+        timers_per_transition: timers,
+        cancelled_per_transition: cancelled,
         payload: text(
             conn,
             &format!(
-                "SELECT payload AS t FROM transitions \
-                 WHERE event = 'request_supplement' AND case_id = {case}"
+                "SELECT payload AS t FROM transitions WHERE event = '{event}' AND case_id = {case}"
             ),
         ),
         body_text: text(conn, &format!("SELECT o.body_text AS t {mail}")),
         body_html: text(conn, &format!("SELECT o.body_html AS t {mail}")),
-        data: text(
-            conn,
-            &format!("SELECT data AS t FROM cases WHERE id = {case}"),
-        ),
+        data: columns.data,
+        investigator_id: columns.investigator_id,
+        outcome: columns.outcome,
+        timer_kind,
+        timer_name,
     }
 }
 
@@ -967,21 +1194,27 @@ fn pg_limit(
     dir: &Path,
 ) -> Sample {
     let mails = shape.outbox_per_transition.round().max(0.0) as usize;
+    let timers = shape.timers_per_transition.round().max(0.0) as usize;
+    let cancelled = shape.cancelled_per_transition.round().max(0.0) as usize;
+    let (event, from, to) = (shape.step.event, shape.step.from, shape.step.to);
+    let nullable = |v: &Option<String>| v.as_deref().map_or("NULL".to_string(), sql_literal);
     // The texts go as parameters (`-D`, prepared mode): sent with each transaction as the
     // service sends them. The state changes at every update, as a transition's does: set to
     // the state it already had, an update touches no index column and PostgreSQL makes it a
     // HOT update, which writes no index entry (a case has eleven indexes).
-    let mut script = String::from(
+    let mut script = format!(
         "\\set n random(1, :size)\n\
          BEGIN;\n\
-         UPDATE cases SET state = CASE state WHEN 'needs_supplement' THEN 'filed' ELSE 'needs_supplement' END, \
-         version = version + 1, updated_at = now(), \
-         overdue = false, disclosed = true, outcome = NULL, talk_state = NULL, data = :data, audit_head = md5(random()::text) || md5(random()::text) \
+         UPDATE cases SET state = CASE state WHEN '{to}' THEN '{from}' ELSE '{to}' END, \
+         version = version + 1, updated_at = now(), investigator_id = {}, outcome = {}, \
+         overdue = false, disclosed = true, talk_state = NULL, data = :data, audit_head = md5(random()::text) || md5(random()::text) \
          WHERE id = 'seed-' || lpad(:n::text, 10, '0') RETURNING version AS v \\gset\n\
          INSERT INTO transitions (case_id, seq, event, from_state, to_state, actor_id, actor_role, \
          payload, at, prev_hash, hash, stage_seconds) VALUES ('seed-' || lpad(:n::text, 10, '0'), :v, \
-         'request_supplement', 'filed', 'needs_supplement', 'u-intake', 'intake', :payload, \
+         '{event}', '{from}', '{to}', 'u-actor', 'intake', :payload, \
          now(), repeat('0', 64), md5(random()::text) || md5(random()::text), 60);\n",
+        nullable(&shape.investigator_id),
+        nullable(&shape.outcome),
     );
     for k in 0..mails {
         script.push_str(&format!(
@@ -992,8 +1225,23 @@ fn pg_limit(
              '<' || gen_random_uuid()::text || '@rongcuo>', 'pending', 0, now(), now(), :body_html);\n"
         ));
     }
+    for _ in 0..cancelled {
+        script.push_str(
+            "UPDATE timers SET state = 'cancelled', fired_at = now(), outcome = 'the case left the state' \
+             WHERE id = 'seed-timer-' || :n;\n",
+        );
+    }
+    for _ in 0..timers {
+        script.push_str(&format!(
+            "INSERT INTO timers (id, case_id, kind, name, due_at, state, created_at) \
+             VALUES (gen_random_uuid()::text, 'seed-' || lpad(:n::text, 10, '0'), {}, {}, \
+             now() + interval '30 days', 'pending', now());\n",
+            sql_literal(&shape.timer_kind),
+            sql_literal(&shape.timer_name)
+        ));
+    }
     script.push_str("COMMIT;\n");
-    let file = dir.join("transition.pgbench");
+    let file = dir.join(format!("{event}.pgbench"));
     std::fs::write(&file, script).unwrap();
     let (before, pgbench_before) = (cpu_now(0), children_cpu());
     let out = Command::new("pgbench")
@@ -1067,6 +1315,8 @@ fn sqlite_limit(
     let url = rongcuo::db::DbUrl::parse(&backend.url()).unwrap();
     let db = rongcuo::db::Db::connect(&url, 4).unwrap();
     let mails = shape.outbox_per_transition.round().max(0.0) as usize;
+    let timers = shape.timers_per_transition.round().max(0.0) as usize;
+    let cancelled = shape.cancelled_per_transition.round().max(0.0) as usize;
     let stop = Arc::new(AtomicBool::new(false));
     let shape = Arc::new(shape.clone());
     let mut threads = Vec::new();
@@ -1079,12 +1329,21 @@ fn sqlite_limit(
             let size = size.min(HOT);
             let mut n = (c as u64 * 7919) % size;
             let Shape {
+                step,
                 payload,
                 body_text,
                 body_html,
                 data,
+                investigator_id,
+                outcome,
+                timer_kind,
+                timer_name,
                 ..
             } = &*shape;
+            let toggle = format!(
+                "CASE state WHEN '{}' THEN '{}' ELSE '{}' END",
+                step.to, step.from, step.to
+            );
             while !stop.load(Ordering::Relaxed) {
                 n = (n * 1_103_515_245 + 12_345) % size + 1;
                 let id = format!("seed-{n:010}");
@@ -1093,8 +1352,8 @@ fn sqlite_limit(
                     // The service's own statements (diesel's, prepared once per connection):
                     // the guarded update carrying the new audit head, the audit row, the mail.
                     use diesel::prelude::*;
-                    use rongcuo::db::models::{OutboxRow, TransitionRow};
-                    use rongcuo::db::schema::{cases, outbox, transitions};
+                    use rongcuo::db::models::{OutboxRow, TimerRow, TransitionRow};
+                    use rongcuo::db::schema::{cases, outbox, timers, transitions};
                     let rongcuo::db::DbConnection::Sqlite(c) = conn else {
                         unreachable!()
                     };
@@ -1102,15 +1361,13 @@ fn sqlite_limit(
                     let hash = format!("{:064x}", fastrand::u128(..));
                     let v: i64 = diesel::update(cases::table.find(&id))
                         .set((
-                            cases::state.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
-                                "CASE state WHEN 'needs_supplement' THEN 'filed' \
-                                 ELSE 'needs_supplement' END",
-                            )),
+                            cases::state.eq(diesel::dsl::sql::<diesel::sql_types::Text>(&toggle)),
                             cases::version.eq(cases::version + 1),
                             cases::updated_at.eq(now),
+                            cases::investigator_id.eq(investigator_id),
                             cases::overdue.eq(false),
                             cases::disclosed.eq(true),
-                            cases::outcome.eq(None::<String>),
+                            cases::outcome.eq(outcome),
                             cases::talk_state.eq(None::<String>),
                             cases::data.eq(data),
                             cases::audit_head.eq(&hash),
@@ -1121,9 +1378,9 @@ fn sqlite_limit(
                         .values(&TransitionRow {
                             case_id: id.clone(),
                             seq: v,
-                            event: "request_supplement".into(),
-                            from_state: Some("filed".into()),
-                            to_state: "needs_supplement".into(),
+                            event: step.event.into(),
+                            from_state: Some(step.from.into()),
+                            to_state: step.to.into(),
                             actor_id: "u-intake".into(),
                             actor_role: "intake".into(),
                             payload: payload.clone(),
@@ -1154,6 +1411,31 @@ fn sqlite_limit(
                                 created_at: now,
                                 sent_at: None,
                                 body_html: body_html.clone(),
+                            })
+                            .execute(c)?;
+                    }
+                    for _ in 0..cancelled {
+                        diesel::update(timers::table.find(format!("seed-timer-{n}")))
+                            .set((
+                                timers::state.eq("cancelled"),
+                                timers::fired_at.eq(Some(now)),
+                                timers::outcome.eq(Some("the case left the state")),
+                            ))
+                            .execute(c)?;
+                    }
+                    for _ in 0..timers {
+                        diesel::insert_into(timers::table)
+                            .values(&TimerRow {
+                                id: uuid::Uuid::now_v7().to_string(),
+                                case_id: id.clone(),
+                                kind: timer_kind.clone(),
+                                name: timer_name.clone(),
+                                due_at: now + chrono::Duration::days(30),
+                                state: "pending".into(),
+                                lease_until: None,
+                                outcome: None,
+                                created_at: now,
+                                fired_at: None,
                             })
                             .execute(c)?;
                     }
@@ -1221,13 +1503,17 @@ fn smtp_sink() -> (String, Arc<AtomicUsize>) {
 struct Results {
     /// (scenario, clients) → samples.
     points: Vec<(String, usize, Vec<Sample>)>,
-    limits: Vec<(usize, Vec<Sample>)>,
+    /// (row of a step, clients) → the limit's samples.
+    limits: Vec<(String, usize, Vec<Sample>)>,
     peak_rss_mib: f64,
     mail_per_second: f64,
     /// Mails the worker drained and the seconds it took.
     drained: (i64, f64),
     worker_peak_anon_mib: f64,
     seeded: u64,
+    /// The whole ledger of p7 as CSV, once: (bytes, lines, seconds, the service's peak
+    /// anonymous memory meanwhile in MiB).
+    ledger_csv: Option<(u64, u64, f64, f64)>,
 }
 
 impl Results {
@@ -1242,12 +1528,23 @@ impl Results {
             self.points.push((scenario.to_string(), clients, vec![s]));
         }
     }
-    fn add_limit(&mut self, clients: usize, s: Sample) {
-        if let Some(p) = self.limits.iter_mut().find(|(c, _)| *c == clients) {
-            p.1.push(s);
+    fn add_limit(&mut self, row: &str, clients: usize, s: Sample) {
+        if let Some(p) = self
+            .limits
+            .iter_mut()
+            .find(|(r, c, _)| r == row && *c == clients)
+        {
+            p.2.push(s);
         } else {
-            self.limits.push((clients, vec![s]));
+            self.limits.push((row.to_string(), clients, vec![s]));
         }
+    }
+    /// The limit's samples of a row's point, if it has a limit.
+    fn limit(&self, row: &str, clients: usize) -> Option<&Vec<Sample>> {
+        self.limits
+            .iter()
+            .find(|(r, c, _)| r == row && *c == clients)
+            .map(|(_, _, s)| s)
     }
 }
 
@@ -1276,6 +1573,8 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
         cadre_id: "u-bench-cadre".into(),
         cadre: token(&keys, "u-bench-cadre", "cadre", "anhui/hefei/finance"),
         intake: token(&keys, "u-bench-intake", "intake", "anhui"),
+        investigator: token(&keys, INVESTIGATOR, "investigator", "anhui"),
+        reviewer: token(&keys, "u-bench-reviewer", "reviewer", "anhui"),
         lister: token(&keys, "u-bench-lister", "intake", "p7"),
         admin: token(&keys, "u-bench-admin", "admin", "anhui"),
     };
@@ -1316,71 +1615,79 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
     let pid = server.child.id();
     wait_up(&client, &base).await;
 
-    let mut shape_seen: Option<Shape> = None;
-    let mut transition_rate = 0.0_f64;
+    let mut shapes: HashMap<&'static str, Shape> = HashMap::new();
+    let mut step_rates: HashMap<&'static str, f64> = HashMap::new();
+    // The investigator and the reviewer are known to the directory (any call registers the
+    // caller): `accept` assigns one of them.
+    for t in [&tokens.investigator, &tokens.reviewer] {
+        let r = client
+            .get(format!("{base}/api/v1/exonerations?limit=1"))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    }
     for &clients in &args.clients {
         for run in 0..args.runs {
             eprintln!("{}: {clients} clients, run {}", backend.name(), run + 1);
             let s = load(&base, &tokens, Work::File, clients, args.seconds, pid).await;
             let filing_rate = s.rate();
             results.add("file a case", clients, s);
-            // Cases to move, each once: enough for the run, or its clients stop early (the
-            // runs of sessions 1 to 7 moved only what the filing run had filed, and so
-            // measured the filing rate). Topped up by filing more, not measured; a run that
-            // still ran out is done again with twice as many.
-            let warm_and_run = args.seconds + (args.seconds * 0.15).min(1.0);
-            let guess = transition_rate.max(filing_rate * 2.0);
-            let mut need = (guess * warm_and_run * 1.3) as usize + 64;
-            let s = loop {
-                let ids =
-                    cases_to_move(&backend, &base, &tokens, clients, pid, need, filing_rate).await;
-                eprintln!("{}: moving up to {} cases", backend.name(), ids.len());
-                let s = load(
+            // Each step of the story, with its limit right after it.
+            for step in STEPS {
+                if !args.scenarios.iter().any(|x| x == "transition")
+                    || !args.steps.iter().any(|e| e == step.event)
+                {
+                    continue;
+                }
+                let s = apply_step(
+                    &backend,
                     &base,
                     &tokens,
-                    Work::Transition(Arc::new(ids), Arc::new(AtomicUsize::new(0))),
+                    step,
                     clients,
-                    args.seconds,
                     pid,
+                    args.seconds,
+                    filing_rate,
+                    step_rates.get(step.event).copied().unwrap_or(0.0),
                 )
                 .await;
-                if !s.ran_out {
-                    break s;
-                }
-                need *= 2;
-                eprintln!(
-                    "{}: ran out of cases to move; again with {need}",
-                    backend.name()
+                step_rates.insert(
+                    step.event,
+                    s.rate()
+                        .max(step_rates.get(step.event).copied().unwrap_or(0.0)),
                 );
-            };
-            transition_rate = transition_rate.max(s.rate());
-            results.add("apply a transition", clients, s);
-            // The limit right after, while the service idles: on a shared machine whose
-            // speed drifts over minutes, a limit measured at the end compared the service
-            // with a different machine. The shape is what the service wrote so far.
-            if shape_seen.is_none() {
-                let s = shape(&mut conn);
-                eprintln!(
-                    "{}: a transition writes {:.2} mails, payload {} B, mail {}+{} B, data {} B",
-                    backend.name(),
-                    s.outbox_per_transition,
-                    s.payload.len(),
-                    s.body_text.len(),
-                    s.body_html.len(),
-                    s.data.len()
-                );
-                shape_seen = Some(s);
+                results.add(&step.row(), clients, s);
+                // The limit right after, while the service idles: on a shared machine whose
+                // speed drifts over minutes, a limit measured at the end compared the service
+                // with a different machine. The shape is what the service wrote so far.
+                let shape = shapes.entry(step.event).or_insert_with(|| {
+                    let s = shape(&mut conn, step);
+                    eprintln!(
+                        "{}: `{}` writes {:.2} mails, {:.2} timers, cancels {:.2}; payload {} B, mail {}+{} B, data {} B",
+                        backend.name(),
+                        step.event,
+                        s.outbox_per_transition,
+                        s.timers_per_transition,
+                        s.cancelled_per_transition,
+                        s.payload.len(),
+                        s.body_text.len(),
+                        s.body_html.len(),
+                        s.data.len()
+                    );
+                    s
+                });
+                let s = match &backend {
+                    Backend::Postgres { .. } => {
+                        pg_limit(&backend, shape, args.size, clients, args.seconds, dir)
+                    }
+                    Backend::Sqlite { .. } => {
+                        sqlite_limit(&backend, shape, args.size, clients, args.seconds)
+                    }
+                };
+                results.add_limit(&step.row(), clients, s);
             }
-            let shape = shape_seen.as_ref().unwrap();
-            let s = match &backend {
-                Backend::Postgres { .. } => {
-                    pg_limit(&backend, shape, args.size, clients, args.seconds, dir)
-                }
-                Backend::Sqlite { .. } => {
-                    sqlite_limit(&backend, shape, args.size, clients, args.seconds)
-                }
-            };
-            results.add_limit(clients, s);
             // The reads, each a scenario of `--scenarios` and a row of the tables.
             let reads = [
                 ("read", Work::Read(first_id.clone()), "read one case"),
@@ -1413,6 +1720,9 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
                 }
             }
         }
+    }
+    if args.scenarios.iter().any(|x| x == "ledger") {
+        results.ledger_csv = Some(ledger_csv(&base, &tokens, pid).await);
     }
     results.peak_rss_mib = server.peak_rss_mib();
     drop(server);
@@ -1462,6 +1772,83 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
         let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
     }
     results
+}
+
+/// One measured run of `step` over cases the steps before it left (prepared unmeasured), as
+/// many as the run needs: a run that still ran out is done again with twice as many.
+#[allow(clippy::too_many_arguments)]
+async fn apply_step(
+    backend: &Backend,
+    base: &str,
+    tokens: &Tokens,
+    step: Step,
+    clients: usize,
+    pid: u32,
+    seconds: f64,
+    filing_rate: f64,
+    rate_seen: f64,
+) -> Sample {
+    let warm_and_run = seconds + (seconds * 0.15).min(1.0);
+    let guess = rate_seen.max(filing_rate * 2.0);
+    let mut need = (guess * warm_and_run * 1.3) as usize + 64;
+    loop {
+        let ids = cases_in(
+            backend,
+            base,
+            tokens,
+            clients,
+            pid,
+            step.from,
+            need,
+            filing_rate,
+        )
+        .await;
+        eprintln!(
+            "{}: `{}` on up to {} cases",
+            backend.name(),
+            step.event,
+            ids.len()
+        );
+        let work = Work::Transition(step, Arc::new(ids), Arc::new(AtomicUsize::new(0)));
+        let s = load(base, tokens, work, clients, seconds, pid).await;
+        if !s.ran_out {
+            return s;
+        }
+        need *= 2;
+        eprintln!(
+            "{}: ran out of cases to move; again with {need}",
+            backend.name()
+        );
+    }
+}
+
+/// The whole ledger of p7 as CSV, one download, read as it streams: its size, its lines, how
+/// long it took, and the service's peak anonymous memory meanwhile (constant, whatever the
+/// ledger's size, if it streams).
+async fn ledger_csv(base: &str, tokens: &Tokens, service: u32) -> (u64, u64, f64, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_anon(service, stop.clone());
+    let t = Instant::now();
+    let mut r = reqwest::Client::new()
+        .get(format!("{base}/api/v1/ledger?org=p7"))
+        .bearer_auth(&tokens.lister)
+        .header("Accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the ledger as CSV");
+    let (mut bytes, mut lines) = (0_u64, 0_u64);
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        bytes += chunk.len() as u64;
+        lines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+    }
+    let elapsed = t.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let peak = sampler.await.unwrap_or(f64::NAN);
+    eprintln!(
+        "ledger CSV: {bytes} bytes, {lines} lines in {elapsed:.1} s, peak anon {peak:.0} MiB"
+    );
+    (bytes, lines, elapsed, peak)
 }
 
 /// Tops the outbox's pending mails up to `at_least` with copies of one of them (each its
@@ -1559,31 +1946,20 @@ fn table(name: &str, r: &Results, args: &Args) -> String {
         let rate = median(samples.iter().map(Sample::rate).collect());
         let p = |q: f64| median(samples.iter().map(|s| s.pct(q)).collect());
         let errors: usize = samples.iter().map(|s| s.errors).sum();
-        let (limit, ratio) = if scenario == "apply a transition" {
-            let limit = r
-                .limits
-                .iter()
-                .find(|(c, _)| c == clients)
-                .map(|(_, s)| median(s.iter().map(Sample::rate).collect()))
-                .unwrap_or(f64::NAN);
-            // Each run's rate over the limit measured right after it, then the median.
-            let paired = r
-                .limits
-                .iter()
-                .find(|(c, _)| c == clients)
-                .map(|(_, l)| {
-                    median(
-                        samples
-                            .iter()
-                            .zip(l)
-                            .map(|(s, l)| s.rate() / l.rate())
-                            .collect(),
-                    )
-                })
-                .unwrap_or(f64::NAN);
-            (format!("{limit:.0}"), format!("**{:.0}%**", 100.0 * paired))
-        } else {
-            ("".into(), "".into())
+        let (limit, ratio) = match r.limit(scenario, *clients) {
+            Some(limits) => {
+                let limit = median(limits.iter().map(Sample::rate).collect());
+                // Each run's rate over the limit measured right after it, then the median.
+                let paired = median(
+                    samples
+                        .iter()
+                        .zip(limits)
+                        .map(|(s, l)| s.rate() / l.rate())
+                        .collect(),
+                );
+                (format!("{limit:.0}"), format!("**{:.0}%**", 100.0 * paired))
+            }
+            None => ("".into(), "".into()),
         };
         let per = |f: fn(&Cpu) -> f64| cpu_per_request(samples, f);
         let anon = samples
@@ -1601,9 +1977,7 @@ fn table(name: &str, r: &Results, args: &Args) -> String {
         ));
         // The limit's own CPU per transaction: the database's (SQLite: the whole in-process
         // work) and its driver's (pgbench), to set beside the service's.
-        if scenario == "apply a transition"
-            && let Some((_, limits)) = r.limits.iter().find(|(c, _)| c == clients)
-        {
+        if let Some(limits) = r.limit(scenario, *clients) {
             let per = |f: fn(&Cpu) -> f64| cpu_per_request(limits, f);
             out.push_str(&format!(
                 "| … the limit's own CPU | {clients} |  |  |  |  |  |  |  | — · {:.0} · {:.0} |  |\n",
@@ -1618,6 +1992,14 @@ fn table(name: &str, r: &Results, args: &Args) -> String {
          (worker's anonymous memory at the end: {:.0} MiB).\n\n",
         r.peak_rss_mib, r.drained.0, r.drained.1, r.mail_per_second, r.worker_peak_anon_mib
     ));
+    if let Some((bytes, lines, seconds, anon)) = r.ledger_csv {
+        out.push_str(&format!(
+            "The whole ledger of p7 as CSV, one download: {lines} lines, {:.1} MB in {seconds:.1} s \
+             ({:.1} MB/s); the service's peak anonymous memory meanwhile: {anon:.0} MiB.\n\n",
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / seconds
+        ));
+    }
     out
 }
 
