@@ -922,7 +922,8 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
     // The time each seeded case spent in each state it left (as many spans as states behind
     // it, two a case on average, numbered as its transitions: its version counts them): from
     // a minute to ~30 days, spread.
-    let span_seconds = "60 + (i * 7919 + k * 104729) % 2592000";
+    let span_seconds = |i: &str| format!("60 + ({i} * 7919 + k * 104729) % 2592000");
+    let (pg_seconds, span_seconds) = (span_seconds("i::bigint"), span_seconds("i"));
     let sql = match backend {
         Backend::Postgres { .. } => format!(
             "INSERT INTO cases (id, workflow, state, version, subject_id, subject_name, subject_email,
@@ -957,7 +958,7 @@ fn seed(backend: &Backend, conn: &mut rongcuo::db::DbConnection, size: u64, data
                 timestamp '2023-01-01' + i * interval '1 minute', 'seed-' || lpad(i::text, 10, '0'),
                 k + 1, 'u-' || (i % 200000), true,
                 (ARRAY['filed','investigating','deliberating','exonerated'])[k],
-                {span_seconds}
+                {pg_seconds}
              FROM generate_series(1, {size}) AS i, generate_series(1, 4) AS k WHERE k <= i % 5;
              ANALYZE;"
         ),
@@ -2043,7 +2044,13 @@ async fn main() {
         };
         let name = backend.name();
         let r = run_backend(&args, backend, dir.path()).await;
-        report.push_str(&table(name, &r, &args));
+        let t = table(name, &r, &args);
+        // Each backend's table as soon as it is done: a later failure does not lose it.
+        eprintln!("{t}");
+        report.push_str(&t);
+        if let Some(out) = &args.out {
+            std::fs::write(out, &report).unwrap();
+        }
     }
     report.push_str(&format!(
         "The whole run took {:.0} s.\n",
