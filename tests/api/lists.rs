@@ -4,7 +4,7 @@
 //! cases), and never a case the caller may not see.
 
 use diesel::connection::SimpleConnection;
-use rongcuo::db::repo::cases::{ListFilter, Visibility, list_sorting_at_most};
+use rongcuo::db::repo::cases::{ListFilter, Visibility, list_within};
 use rongcuo::db::{Db, DbUrl, migrations};
 
 use crate::helpers::with_each_database_url;
@@ -63,24 +63,39 @@ fn filter(person: &str, subtrees: &[&str]) -> ListFilter {
     ListFilter::new("exoneration", visibility, 100)
 }
 
-/// The orgs of the page `f` finds, newest first, each way of finding it; both ways agree.
+/// The orgs of the page `f` finds, newest first, each way of finding it (sorting the
+/// matches; walking the newest cases, as far as it takes or at most 1, 7 or 12 of them
+/// before sorting), also for a page of two; every way agrees.
 fn orgs_listed(db: &Db, f: &ListFilter) -> Vec<String> {
-    let mut ways = Vec::new();
-    for at_most in [0, i64::MAX] {
-        let f = f.clone();
-        let rows = db
-            .read_blocking(move |c| {
-                list_sorting_at_most(c, &f, at_most).map_err(rongcuo::db::DbError::from)
-            })
-            .unwrap();
-        ways.push(
-            rows.iter()
-                .map(|r| format!("{} {}", r.id, r.subject_org))
-                .collect::<Vec<_>>(),
+    let mut pages: Vec<Vec<String>> = Vec::new();
+    for limit in [f.limit, 2] {
+        let mut ways = Vec::new();
+        for (at_most, walk) in [(0, i64::MAX), (0, 1), (0, 7), (0, 12), (i64::MAX, 0)] {
+            let f = ListFilter { limit, ..f.clone() };
+            let rows = db
+                .read_blocking(move |c| {
+                    list_within(c, &f, at_most, walk).map_err(rongcuo::db::DbError::from)
+                })
+                .unwrap();
+            ways.push(
+                rows.iter()
+                    .map(|r| format!("{} {}", r.id, r.subject_org))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert!(
+            ways.iter().all(|w| *w == ways[0]),
+            "walking and sorting find the same page: {ways:#?}"
         );
+        pages.push(ways.remove(0));
     }
-    assert_eq!(ways[0], ways[1], "walking and sorting find the same page");
-    ways.remove(0)
+    let (all, two) = (&pages[0], &pages[1]);
+    assert_eq!(
+        two[..],
+        all[..all.len().min(2)],
+        "a page of two is the start of the list"
+    );
+    pages.remove(0)
 }
 
 fn expected(keep: impl Fn(usize, &str) -> bool) -> Vec<String> {
