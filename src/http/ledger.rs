@@ -256,7 +256,7 @@ pub async fn get_ledger(
     if wants_csv(&req) {
         return Ok(csv_stream(
             state.engine.db.clone(),
-            budget(&state),
+            state.report_budget(),
             registry,
             subtree,
             after,
@@ -266,7 +266,7 @@ pub async fn get_ledger(
     let (rows, next) = state
         .engine
         .db
-        .read_within(budget(&state), move |c| {
+        .read_within(state.report_budget(), move |c| {
             Ok::<_, DbError>(repo::ledger::page(c, &subtree, after.as_ref(), limit)?)
         })
         .await?;
@@ -288,11 +288,6 @@ pub async fn get_ledger(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({"org": org, "as_of": today, "items": items, "next_cursor": next.as_ref().map(encode_cursor)})))
-}
-
-/// The time budget of a report's query (`database.report_budget_ms`).
-pub(super) fn budget(state: &AppState) -> std::time::Duration {
-    std::time::Duration::from_millis(state.settings.database.report_budget_ms)
 }
 
 /// The whole ledger as CSV (UTF-8 with a BOM), `CSV_BATCH` cadres at a time: its memory

@@ -30,3 +30,11 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub docs: Arc<docs::ApiDocs>,
 }
+
+impl AppState {
+    /// The time budget of each query of a report (statistics, the ledger):
+    /// `database.report_budget_ms`.
+    pub fn report_budget(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.settings.database.report_budget_ms)
+    }
+}

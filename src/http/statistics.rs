@@ -96,7 +96,7 @@ pub async fn get_statistics(
     let result = state
         .engine
         .db
-        .read_within(super::ledger::budget(&state), move |c| {
+        .read_within(state.report_budget(), move |c| {
             let mut out = BTreeMap::new();
             for name in names {
                 let scope = Scope {
