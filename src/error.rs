@@ -100,7 +100,7 @@ impl ErrorKind {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AppError {
     pub kind: ErrorKind,
     pub detail: String,

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod memo;
 pub mod metrics;
 pub mod notify;
 pub mod poll;

@@ -27,6 +27,10 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_DATABASE_POOL_SIZE", "database.pool_size"),
     ("RONGCUO_DATABASE_TIMEOUT_MS", "database.connect_timeout_ms"),
     ("RONGCUO_REPORT_BUDGET_MS", "database.report_budget_ms"),
+    (
+        "RONGCUO_STATISTICS_CACHE_MS",
+        "database.statistics_cache_ms",
+    ),
     ("RONGCUO_JWT_ALGORITHM", "auth.algorithm"),
     ("RONGCUO_JWT_SECRET", "auth.secret"),
     ("RONGCUO_JWT_PUBLIC_KEY_FILE", "auth.public_key_file"),
@@ -99,6 +103,9 @@ pub struct Database {
     pub connect_timeout_ms: u64,
     /// The longest a statement of a report (statistics, ledger) may run.
     pub report_budget_ms: u64,
+    /// How long an answer of statistics is reused for the same caller and question after
+    /// its computation began (0: only requests that arrive while it is computed share it).
+    pub statistics_cache_ms: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -335,6 +342,12 @@ impl Settings {
             return bad(
                 "database.report_budget_ms",
                 "must be between 10 and 3600000".into(),
+            );
+        }
+        if self.database.statistics_cache_ms > 3_600_000 {
+            return bad(
+                "database.statistics_cache_ms",
+                "must be at most 3600000 (an hour)".into(),
             );
         }
         if !(1..=256).contains(&self.database.pool_size) {

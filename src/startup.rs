@@ -138,12 +138,14 @@ impl Application {
             clock: engine.clock.clone(),
             config: WorkerConfig::from_settings(&settings.mail),
         });
+        let statistics = Arc::new(crate::http::statistics::answers(&settings, &engine.clock));
         let state = AppState {
             engine,
             auth: Authenticator::new(keys, db)
                 .with_rate_limit(settings.server.rate_limit_per_minute),
             settings: Arc::new(settings.clone()),
             docs,
+            statistics,
         };
         let data = web::Data::new(state.clone());
         let origins = settings.server.cors_origins();

@@ -29,6 +29,8 @@ pub struct AppState {
     pub auth: Authenticator,
     pub settings: Arc<Settings>,
     pub docs: Arc<docs::ApiDocs>,
+    /// Statistics answers shared by identical requests (`database.statistics_cache_ms`).
+    pub statistics: Arc<statistics::Answers>,
 }
 
 impl AppState {

@@ -235,35 +235,6 @@ pub struct Ledger {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct StageDuration {
-    pub count: i64,
-    pub median_hours: Option<f64>,
-    pub p90_hours: Option<f64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WorkflowStatistics {
-    /// Cases filed in the period.
-    pub cases: i64,
-    pub by_state: BTreeMap<String, i64>,
-    pub by_outcome: BTreeMap<String, i64>,
-    pub overdue: i64,
-    /// Follow-up talks (必谈) still to be held: `due` and `overdue`.
-    pub talks: BTreeMap<String, i64>,
-    /// Time spent in each state, by state.
-    pub stage_durations: BTreeMap<String, StageDuration>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Statistics {
-    pub org: String,
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    /// By workflow name.
-    pub workflows: BTreeMap<String, WorkflowStatistics>,
-}
-
 /// A mail in the transactional outbox.
 #[derive(Serialize, ToSchema)]
 pub struct OutboxItem {
@@ -774,7 +745,11 @@ pub mod ops {
         ))
         .response(
             "200",
-            json_response("the numbers", d.schema::<Statistics>()).build(),
+            json_response(
+                "the numbers",
+                d.schema::<crate::http::statistics::Statistics>(),
+            )
+            .build(),
         );
         d.problems(b, &[Unauthorized, Forbidden, Validation])
             .build()

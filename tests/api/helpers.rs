@@ -190,6 +190,8 @@ pub fn test_env(db_url: &str, extra: &[(&str, &str)]) -> HashMap<String, String>
         ("RONGCUO_PUBLIC_URL", "http://rongcuo.test"),
         // Tests send many requests as one caller; the limit has its own test.
         ("RONGCUO_RATE_LIMIT_PER_MINUTE", "0"),
+        // Tests read statistics right after changing cases; the cache has its own test.
+        ("RONGCUO_STATISTICS_CACHE_MS", "0"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

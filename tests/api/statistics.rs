@@ -20,6 +20,7 @@ use crate::helpers::*;
 both_backends!(
     sql_statistics_equal_the_in_memory_ones_on_a_varied_data_set,
     a_report_past_its_time_budget_is_refused_and_frees_its_connection,
+    identical_questions_share_one_computation_and_its_answer_for_the_cache_time,
 );
 
 /// The p-quantile of sorted values by nearest rank (the service's former method).
@@ -328,11 +329,12 @@ async fn sql_statistics_equal_the_in_memory_ones_on_a_varied_data_set(app: TestA
 /// answered 503 with `Retry-After` (SQLite: the readers' progress handler; PostgreSQL:
 /// `statement_timeout`); the connection goes back to work, and with the default budget the
 /// same request is answered in full.
-async fn a_report_past_its_time_budget_is_refused_and_frees_its_connection(app: TestApp) {
-    const SPANS: i64 = 200_000;
+/// `n` stage spans of `filed` exoneration cases under anhui/hefei, created in 2026: enough
+/// for statistics to take a while (a report past a tight budget, requests that overlap).
+async fn seed_spans(app: &TestApp, n: i64) {
     let rows = match app.backend {
         Backend::Sqlite => format!(
-            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {SPANS})
+            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n})
              INSERT INTO stage_spans (workflow, subject_org, case_created_at, case_id, seq,
                 subject_id, disclosed, stage, seconds)
              SELECT 'exoneration', 'anhui/hefei/u' || (i % 50), datetime('2026-01-01', '+' || i || ' minutes'),
@@ -343,7 +345,7 @@ async fn a_report_past_its_time_budget_is_refused_and_frees_its_connection(app: 
                 subject_id, disclosed, stage, seconds)
              SELECT 'exoneration', 'anhui/hefei/u' || (i % 50),
                 timestamp '2026-01-01' + i * interval '1 minute', 'c' || i, 2, 's' || i, true,
-                'filed', i % 86400 FROM generate_series(1, {SPANS}) AS i"
+                'filed', i % 86400 FROM generate_series(1, {n}) AS i"
         ),
     };
     app.db()
@@ -353,6 +355,11 @@ async fn a_report_past_its_time_budget_is_refused_and_frees_its_connection(app: 
         })
         .await
         .unwrap();
+}
+
+async fn a_report_past_its_time_budget_is_refused_and_frees_its_connection(app: TestApp) {
+    const SPANS: i64 = 200_000;
+    seed_spans(&app, SPANS).await;
     let query = "/api/v1/statistics?from=2025-01-01T00:00:00Z&to=2027-01-01T00:00:00Z";
     let tight = app
         .another(Duration::zero(), &[("RONGCUO_REPORT_BUDGET_MS", "10")])
@@ -381,4 +388,58 @@ async fn a_report_past_its_time_budget_is_refused_and_frees_its_connection(app: 
         full["exoneration"]["stage_durations"]["filed"]["count"], SPANS,
         "{full}"
     );
+}
+
+/// Requests for the same statistics that overlap share one computation (the same
+/// `computed_at`, even with no cache time); with a cache time, the answer is reused by the
+/// same caller for that long and no longer, while another caller gets numbers of their own.
+async fn identical_questions_share_one_computation_and_its_answer_for_the_cache_time(app: TestApp) {
+    seed_spans(&app, 200_000).await;
+    let query = "/api/v1/statistics?org=anhui/hefei";
+    let at = |v: &Value| v["computed_at"].as_str().unwrap().to_string();
+    let overlapping = futures::future::join_all((0..6).map(|_| app.get(query, &SUN))).await;
+    let mut times = Vec::new();
+    for r in overlapping {
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        times.push(at(&r.json().await.unwrap()));
+    }
+    times.dedup();
+    assert_eq!(
+        times.len(),
+        1,
+        "one computation for overlapping requests: {times:?}"
+    );
+    let later: Value = app.get(query, &SUN).await.json().await.unwrap();
+    assert_ne!(
+        at(&later),
+        times[0],
+        "no cache time: a later request computes again"
+    );
+
+    let cached = app
+        .another(
+            Duration::zero(),
+            &[("RONGCUO_STATISTICS_CACHE_MS", "60000")],
+        )
+        .await;
+    let cases = |v: &Value| v["workflows"]["exoneration"]["cases"].as_i64().unwrap();
+    let first: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    cached.file(&ZHANG, &filing()).await;
+    cached.clock().advance(Duration::seconds(50));
+    let reused: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    assert_eq!(reused, first, "within the cache time the same answer");
+    let other: Value = cached.get(query, &ZHOU).await.json().await.unwrap();
+    assert_eq!(
+        cases(&other),
+        cases(&first) + 1,
+        "another caller's own numbers"
+    );
+    cached.clock().advance(Duration::seconds(11));
+    let fresh: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    assert_eq!(
+        cases(&fresh),
+        cases(&first) + 1,
+        "past the cache time, numbers anew"
+    );
+    assert_ne!(at(&fresh), at(&first));
 }
