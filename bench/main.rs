@@ -1515,6 +1515,10 @@ struct Results {
     /// The whole ledger of p7 as CSV, once: (bytes, lines, seconds, the service's peak
     /// anonymous memory meanwhile in MiB).
     ledger_csv: Option<(u64, u64, f64, f64)>,
+    /// The statistics of p7 computed alone, one request at a time, each a question not
+    /// asked before (nothing kept to answer from): (requests, median and slowest seconds,
+    /// the service's peak anonymous memory meanwhile in MiB).
+    statistics_alone: Option<(usize, f64, f64, f64)>,
 }
 
 impl Results {
@@ -1722,6 +1726,9 @@ async fn run_backend(args: &Args, backend: Backend, dir: &Path) -> Results {
             }
         }
     }
+    if args.scenarios.iter().any(|x| x == "statistics") {
+        results.statistics_alone = Some(statistics_alone(&base, &tokens, pid, 5).await);
+    }
     if args.scenarios.iter().any(|x| x == "ledger") {
         results.ledger_csv = Some(ledger_csv(&base, &tokens, pid).await);
     }
@@ -1821,6 +1828,45 @@ async fn apply_step(
             backend.name()
         );
     }
+}
+
+/// The statistics of p7, `n` requests one after another, each from a different start of the
+/// period (all before the first case: the same numbers, never an answer kept for another
+/// question): what one computation costs when no answer can be reused.
+async fn statistics_alone(
+    base: &str,
+    tokens: &Tokens,
+    service: u32,
+    n: usize,
+) -> (usize, f64, f64, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_anon(service, stop.clone());
+    let client = reqwest::Client::new();
+    let mut seconds = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        let r = client
+            .get(format!(
+                "{base}/api/v1/statistics?org=p7&from=2001-01-{:02}T00:00:00Z",
+                i + 1
+            ))
+            .bearer_auth(&tokens.lister)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        assert!(status.is_success(), "statistics alone: {status} {body}");
+        seconds.push(t.elapsed().as_secs_f64());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let peak = sampler.await.unwrap_or(f64::NAN);
+    seconds.sort_by(f64::total_cmp);
+    let (median, slowest) = (seconds[n / 2], seconds[n - 1]);
+    eprintln!(
+        "statistics alone: {n} requests, median {median:.2} s, slowest {slowest:.2} s, peak anon {peak:.0} MiB"
+    );
+    (n, median, slowest, peak)
 }
 
 /// The whole ledger of p7 as CSV, one download, read as it streams: its size, its lines, how
@@ -1993,6 +2039,15 @@ fn table(name: &str, r: &Results, args: &Args) -> String {
          (worker's anonymous memory at the end: {:.0} MiB).\n\n",
         r.peak_rss_mib, r.drained.0, r.drained.1, r.mail_per_second, r.worker_peak_anon_mib
     ));
+    if let Some((n, median, slowest, anon)) = r.statistics_alone {
+        out.push_str(&format!(
+            "The statistics of p7 computed alone ({n} requests one after another, each a \
+             question not asked before, so that no answer is reused): median {:.0} ms, slowest \
+             {:.0} ms; the service's peak anonymous memory meanwhile: {anon:.0} MiB.\n\n",
+            median * 1000.0,
+            slowest * 1000.0
+        ));
+    }
     if let Some((bytes, lines, seconds, anon)) = r.ledger_csv {
         out.push_str(&format!(
             "The whole ledger of p7 as CSV, one download: {lines} lines, {:.1} MB in {seconds:.1} s \
