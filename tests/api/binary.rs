@@ -33,6 +33,13 @@ async fn serve_file_and_read(db_url: String) {
     let client = reqwest::Client::new();
     let base = format!("http://{listen}");
     wait_until_up(&client, &base).await;
+    // Transparent huge pages are off for the service (they doubled its resident heap).
+    if let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", server.0.id())) {
+        let thp = status.lines().find(|l| l.starts_with("THP_enabled:"));
+        if let Some(line) = thp {
+            assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+        }
+    }
     assert_eq!(
         client
             .get(format!("{base}/readyz"))
