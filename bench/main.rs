@@ -80,6 +80,9 @@ struct Args {
     /// topped up to this many with copies of one of its mails.
     #[arg(long, default_value_t = 100_000)]
     drain: u64,
+    /// Keep the SQLite database file (its directory is printed) to look into afterwards.
+    #[arg(long)]
+    keep: bool,
 }
 
 /// One measured point.
@@ -2099,6 +2102,9 @@ async fn main() {
         };
         let name = backend.name();
         let r = run_backend(&args, backend, dir.path()).await;
+        if args.keep {
+            eprintln!("{name}: kept in {}", dir.keep().display());
+        }
         let t = table(name, &r, &args);
         // Each backend's table as soon as it is done: a later failure does not lose it.
         eprintln!("{t}");

@@ -104,7 +104,9 @@ pub struct Database {
     /// The longest a statement of a report (statistics, ledger) may run.
     pub report_budget_ms: u64,
     /// How long an answer of statistics is reused for the same caller and question after
-    /// its computation began (0: only requests that arrive while it is computed share it).
+    /// its computation began; past half of it a request that reads it also starts its
+    /// successor in the background (0: only requests that arrive while it is computed
+    /// share it).
     pub statistics_cache_ms: u64,
 }
 

@@ -20,7 +20,7 @@ use crate::helpers::*;
 both_backends!(
     sql_statistics_equal_the_in_memory_ones_on_a_varied_data_set,
     a_report_past_its_time_budget_is_refused_and_frees_its_connection,
-    identical_questions_share_one_computation_and_its_answer_for_the_cache_time,
+    identical_questions_share_one_computation_and_its_answer_renewed_ahead_of_time,
 );
 
 /// The p-quantile of sorted values by nearest rank (the service's former method).
@@ -393,7 +393,9 @@ async fn a_report_past_its_time_budget_is_refused_and_frees_its_connection(app: 
 /// Requests for the same statistics that overlap share one computation (the same
 /// `computed_at`, even with no cache time); with a cache time, the answer is reused by the
 /// same caller for that long and no longer, while another caller gets numbers of their own.
-async fn identical_questions_share_one_computation_and_its_answer_for_the_cache_time(app: TestApp) {
+async fn identical_questions_share_one_computation_and_its_answer_renewed_ahead_of_time(
+    app: TestApp,
+) {
     seed_spans(&app, 200_000).await;
     let query = "/api/v1/statistics?org=anhui/hefei";
     let at = |v: &Value| v["computed_at"].as_str().unwrap().to_string();
@@ -425,7 +427,7 @@ async fn identical_questions_share_one_computation_and_its_answer_for_the_cache_
     let cases = |v: &Value| v["workflows"]["exoneration"]["cases"].as_i64().unwrap();
     let first: Value = cached.get(query, &SUN).await.json().await.unwrap();
     cached.file(&ZHANG, &filing()).await;
-    cached.clock().advance(Duration::seconds(50));
+    cached.clock().advance(Duration::seconds(20));
     let reused: Value = cached.get(query, &SUN).await.json().await.unwrap();
     assert_eq!(reused, first, "within the cache time the same answer");
     let other: Value = cached.get(query, &ZHOU).await.json().await.unwrap();
@@ -434,12 +436,36 @@ async fn identical_questions_share_one_computation_and_its_answer_for_the_cache_
         cases(&first) + 1,
         "another caller's own numbers"
     );
-    cached.clock().advance(Duration::seconds(11));
-    let fresh: Value = cached.get(query, &SUN).await.json().await.unwrap();
+
+    // Past half the cache time the kept answer at once, and its successor meanwhile.
+    cached.clock().advance(Duration::seconds(20));
+    let kept: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    assert_eq!(kept, first, "still within the cache time");
+    let started = std::time::Instant::now();
+    let renewed = loop {
+        let v: Value = cached.get(query, &SUN).await.json().await.unwrap();
+        if at(&v) != at(&first) {
+            break v;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no successor computed in the background"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert_eq!(
-        cases(&fresh),
+        cases(&renewed),
         cases(&first) + 1,
-        "past the cache time, numbers anew"
+        "the successor's numbers"
     );
-    assert_ne!(at(&fresh), at(&first));
+    cached.clock().advance(Duration::seconds(25));
+    let again: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    assert_eq!(again, renewed, "the successor is kept its own cache time");
+
+    // Asked for by no one past the cache time: computed anew.
+    cached.clock().advance(Duration::seconds(61));
+    cached.file(&ZHANG, &filing()).await;
+    let fresh: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    assert_eq!(cases(&fresh), cases(&first) + 2, "numbers anew");
+    assert_ne!(at(&fresh), at(&renewed));
 }
