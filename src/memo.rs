@@ -97,7 +97,7 @@ where
                 .boxed()
                 .shared()
         };
-        let flight = {
+        let flight = 'held: {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             if !entries.contains_key(&key) {
                 entries.retain(|_, e| {
@@ -106,8 +106,7 @@ where
                 });
                 if entries.len() >= self.capacity {
                     // Too many questions at once: this one is answered, not kept.
-                    drop(entries);
-                    return start().await;
+                    break 'held start();
                 }
             }
             let entry = entries.entry(key).or_insert(Entry {
