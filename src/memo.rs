@@ -234,27 +234,20 @@ mod tests {
 
     #[tokio::test]
     async fn past_its_capacity_a_new_key_is_computed_but_not_kept() {
-        let memo: Memo<u32, u32, String> = Memo::new(Duration::seconds(30), 2, Clock::default());
+        let memo: Memo<usize, usize, String> =
+            Memo::new(Duration::seconds(30), 2, Clock::default());
         for k in 0..3 {
             memo.get(k, async move { Ok(k) }).await.unwrap();
         }
         let runs = Arc::new(AtomicUsize::new(0));
-        let kept = memo.get(1, {
-            let runs = runs.clone();
-            async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-                Ok(10)
-            }
-        });
-        assert_eq!(*kept.await.unwrap().value, 1);
-        let dropped = memo.get(2, {
-            let runs = runs.clone();
-            async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-                Ok(20)
-            }
-        });
-        assert_eq!(*dropped.await.unwrap().value, 20);
+        assert_eq!(
+            *memo.get(1, counting(&runs, Ok(10))).await.unwrap().value,
+            1
+        );
+        assert_eq!(
+            *memo.get(2, counting(&runs, Ok(20))).await.unwrap().value,
+            20
+        );
         assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 }

@@ -148,11 +148,15 @@ async fn expected(
     Value::Object(out)
 }
 
-async fn answered(app: &TestApp, who: &Person, query: &str) -> Value {
+/// The statistics answer for `query` (`?org=…`) as `who` sees it, answered 200.
+async fn statistics(app: &TestApp, who: &Person, query: &str) -> Value {
     let r = app.get(&format!("/api/v1/statistics{query}"), who).await;
     assert_eq!(r.status(), reqwest::StatusCode::OK);
-    let v: Value = r.json().await.unwrap();
-    v["workflows"].clone()
+    r.json().await.unwrap()
+}
+
+async fn answered(app: &TestApp, who: &Person, query: &str) -> Value {
+    statistics(app, who, query).await["workflows"].clone()
 }
 
 async fn sql_statistics_equal_the_in_memory_ones_on_a_varied_data_set(app: TestApp) {
@@ -397,21 +401,18 @@ async fn identical_questions_share_one_computation_and_its_answer_renewed_ahead_
     app: TestApp,
 ) {
     seed_spans(&app, 200_000).await;
-    let query = "/api/v1/statistics?org=anhui/hefei";
+    let query = "?org=anhui/hefei";
     let at = |v: &Value| v["computed_at"].as_str().unwrap().to_string();
-    let overlapping = futures::future::join_all((0..6).map(|_| app.get(query, &SUN))).await;
-    let mut times = Vec::new();
-    for r in overlapping {
-        assert_eq!(r.status(), reqwest::StatusCode::OK);
-        times.push(at(&r.json().await.unwrap()));
-    }
+    let overlapping =
+        futures::future::join_all((0..6).map(|_| statistics(&app, &SUN, query))).await;
+    let mut times: Vec<String> = overlapping.iter().map(at).collect();
     times.dedup();
     assert_eq!(
         times.len(),
         1,
         "one computation for overlapping requests: {times:?}"
     );
-    let later: Value = app.get(query, &SUN).await.json().await.unwrap();
+    let later: Value = statistics(&app, &SUN, query).await;
     assert_ne!(
         at(&later),
         times[0],
@@ -425,12 +426,12 @@ async fn identical_questions_share_one_computation_and_its_answer_renewed_ahead_
         )
         .await;
     let cases = |v: &Value| v["workflows"]["exoneration"]["cases"].as_i64().unwrap();
-    let first: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    let first: Value = statistics(&cached, &SUN, query).await;
     cached.file(&ZHANG, &filing()).await;
     cached.clock().advance(Duration::seconds(20));
-    let reused: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    let reused: Value = statistics(&cached, &SUN, query).await;
     assert_eq!(reused, first, "within the cache time the same answer");
-    let other: Value = cached.get(query, &ZHOU).await.json().await.unwrap();
+    let other: Value = statistics(&cached, &ZHOU, query).await;
     assert_eq!(
         cases(&other),
         cases(&first) + 1,
@@ -439,11 +440,11 @@ async fn identical_questions_share_one_computation_and_its_answer_renewed_ahead_
 
     // Past half the cache time the kept answer at once, and its successor meanwhile.
     cached.clock().advance(Duration::seconds(20));
-    let kept: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    let kept: Value = statistics(&cached, &SUN, query).await;
     assert_eq!(kept, first, "still within the cache time");
     let started = std::time::Instant::now();
     let renewed = loop {
-        let v: Value = cached.get(query, &SUN).await.json().await.unwrap();
+        let v: Value = statistics(&cached, &SUN, query).await;
         if at(&v) != at(&first) {
             break v;
         }
@@ -459,13 +460,13 @@ async fn identical_questions_share_one_computation_and_its_answer_renewed_ahead_
         "the successor's numbers"
     );
     cached.clock().advance(Duration::seconds(25));
-    let again: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    let again: Value = statistics(&cached, &SUN, query).await;
     assert_eq!(again, renewed, "the successor is kept its own cache time");
 
     // Asked for by no one past the cache time: computed anew.
     cached.clock().advance(Duration::seconds(61));
     cached.file(&ZHANG, &filing()).await;
-    let fresh: Value = cached.get(query, &SUN).await.json().await.unwrap();
+    let fresh: Value = statistics(&cached, &SUN, query).await;
     assert_eq!(cases(&fresh), cases(&first) + 2, "numbers anew");
     assert_ne!(at(&fresh), at(&renewed));
 }
