@@ -1361,7 +1361,7 @@ fn sqlite_limit(
                     let rongcuo::db::DbConnection::Sqlite(c) = conn else {
                         unreachable!()
                     };
-                    let now = rongcuo::db::now_micros();
+                    let now = rongcuo::time::now_micros();
                     let hash = format!("{:064x}", fastrand::u128(..));
                     let v: i64 = diesel::update(cases::table.find(&id))
                         .set((

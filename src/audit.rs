@@ -5,15 +5,13 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::time::format_at;
+
 use crate::db::models::TransitionRow;
 use crate::db::{Db, DbError, repo};
 
 /// The `prev_hash` of a case's first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-pub fn format_at(at: NaiveDateTime) -> String {
-    at.and_utc().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
 
 /// The hash of a row: SHA-256 over a JSON array of its fields (no delimiter ambiguity).
 pub fn row_hash(row: &TransitionRow) -> String {

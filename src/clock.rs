@@ -15,7 +15,7 @@ impl Clock {
     /// Now, with microsecond precision (what both databases store).
     pub fn now(&self) -> DateTime<Utc> {
         let now = Utc::now() + Duration::microseconds(self.offset_micros.load(Ordering::Relaxed));
-        crate::db::truncate_micros(now.naive_utc()).and_utc()
+        crate::time::truncate_micros(now.naive_utc()).and_utc()
     }
 
     /// Moves this clock (and every clone of it) forward.

@@ -444,8 +444,8 @@ impl Settings {
                 "must be between 100 and 600000".into(),
             );
         }
-        if let Err(e) = crate::notify::mailer::from_mailbox(&self.mail.from) {
-            return bad("mail.from", e);
+        if let Err(e) = self.mail.from.parse::<lettre::message::Mailbox>() {
+            return bad("mail.from", e.to_string());
         }
         if !(10..=3_600_000).contains(&self.timers.interval_ms) {
             return bad(

@@ -106,7 +106,7 @@ impl Authenticator {
             roles: roles_column(actor),
             org: actor.org.as_str().to_string(),
             source: "token".into(),
-            updated_at: crate::db::now_micros(),
+            updated_at: crate::time::now_micros(),
         };
         self.db
             .write(move |conn| repo::people::upsert(conn, &row).map_err(DbError::from))

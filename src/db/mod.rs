@@ -714,17 +714,6 @@ where
     }
 }
 
-/// Timestamps are stored with microsecond precision on both backends.
-pub fn now_micros() -> chrono::NaiveDateTime {
-    truncate_micros(chrono::Utc::now().naive_utc())
-}
-
-pub fn truncate_micros(t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
-    use chrono::Timelike;
-    let nanos = t.nanosecond() / 1_000 * 1_000;
-    t.with_nanosecond(nanos).unwrap_or(t)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

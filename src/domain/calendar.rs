@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc, Weekday};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -121,11 +121,7 @@ pub struct Period {
     calendar: Arc<Calendar>,
 }
 
-/// 北京时间 (UTC+8): the day deadlines are counted in and mails show.
-pub fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
-}
+pub use crate::time::beijing;
 
 impl Period {
     pub fn new(days: u32, count: DayCount, calendar: Arc<Calendar>) -> Period {

@@ -79,7 +79,7 @@ pub async fn put_person(
         roles: roles_column(&person),
         org: person.org.as_str().to_string(),
         source: "admin".into(),
-        updated_at: crate::db::now_micros(),
+        updated_at: crate::time::now_micros(),
     };
     state
         .engine

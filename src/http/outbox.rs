@@ -9,7 +9,7 @@ use crate::db::models::OutboxRow;
 use crate::db::{DbError, repo};
 use crate::domain::{Actor, OrgPath, Role};
 use crate::error::{AppError, ErrorKind};
-use crate::view::rfc3339;
+use crate::time::rfc3339;
 
 pub const STATES: [&str; 4] = ["pending", "sending", "sent", "dead"];
 

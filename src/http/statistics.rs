@@ -41,7 +41,7 @@ pub struct WorkflowStatistics {
 }
 
 fn at<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::view::rfc3339(*t))
+    s.serialize_str(&crate::time::rfc3339(*t))
 }
 
 #[derive(Serialize, ToSchema)]

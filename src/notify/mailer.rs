@@ -5,6 +5,7 @@
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
+pub use super::smtp::SendError;
 use super::smtp::{Relay, Security, SmtpPool, Trust};
 
 use crate::db::models::OutboxRow;
@@ -13,13 +14,6 @@ use crate::settings::Mail;
 pub enum Mailer {
     Smtp(SmtpPool),
     File(AsyncFileTransport<Tokio1Executor>, String),
-}
-
-/// Why a send failed, and whether trying again could help.
-#[derive(Clone, Debug)]
-pub struct SendError {
-    pub permanent: bool,
-    pub message: String,
 }
 
 /// Chooses rustls's crypto provider (ring) for the process. rustls refuses to guess when a

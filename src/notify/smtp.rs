@@ -22,7 +22,12 @@ use lettre::transport::smtp::extension::ClientId;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::mailer::SendError;
+/// Why a send failed, and whether trying again could help.
+#[derive(Clone, Debug)]
+pub struct SendError {
+    pub permanent: bool,
+    pub message: String,
+}
 
 /// How the connection is secured, from the URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

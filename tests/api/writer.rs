@@ -14,7 +14,7 @@ fn person(i: usize) -> PersonRow {
         roles: ",cadre,".into(),
         org: "anhui".into(),
         source: "test".into(),
-        updated_at: rongcuo::db::now_micros(),
+        updated_at: rongcuo::time::now_micros(),
     }
 }
 
