@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{self, GENESIS};
 use crate::clock::Clock;
-use crate::db::models::{CaseRow, IdempotencyRow, PersonRow, TimerRow, TransitionRow, search_text};
+use crate::db::models::{CaseRow, IdempotencyRow, PersonRow, TimerRow, TransitionRow};
 use crate::db::repo::cases::{ListFilter, Visibility};
 use crate::db::{Db, DbConnection, DbError, repo};
 use crate::domain::registry::Registry;
@@ -31,11 +31,6 @@ pub struct Reply {
     pub version: Option<i64>,
     /// True when this is a stored answer replayed for an idempotency key.
     pub replayed: bool,
-}
-
-/// The resource path segment of a workflow.
-pub fn collection(workflow: &str) -> String {
-    format!("{workflow}s")
 }
 
 /// An idempotency key with the fingerprint of the request it came with.
@@ -363,7 +358,7 @@ impl Engine {
                 key(
                     d.kind.as_str(),
                     &d.name,
-                    crate::db::truncate_micros(d.due_at.naive_utc()),
+                    crate::time::truncate_micros(d.due_at.naive_utc()),
                 )
             })
             .collect();
@@ -528,14 +523,15 @@ impl Engine {
                 &[],
                 &mut writes,
             )?;
-            writes
-                .cases
-                .push((CaseRow::from_case(&case, &head), search_text(&case)));
+            writes.cases.push((
+                CaseRow::from_case(&case, &head, wf.tallies(&case)),
+                wf.search_text(&case),
+            ));
             let available = workflow::available_events(wf, &actor, &case, now);
             let reply = Reply {
                 status: 201,
                 body: view::case_json(wf, &case, &actor, &available),
-                location: Some(format!("/api/v1/{}/{}", collection(name), case.id)),
+                location: Some(format!("{}/{}", wf.def().path(), case.id)),
                 version: Some(case.version),
                 replayed: false,
             };
@@ -627,13 +623,14 @@ impl Engine {
             next.updated_at = now;
             let mut writes = Writes::default();
             let new_head = engine.record(conn, &next, &head, &timers, event, Some((&case.state, case.updated_at)), &actor, role, &step.payload, now, &known, &mut writes)?;
-            writes.update = Some((CaseRow::from_case(&next, &new_head), case.version));
+            writes.update = Some((CaseRow::from_case(&next, &new_head, wf.tallies(&next)), case.version));
             if let Some(filing) = linked {
                 let lc = filing.case;
+                let target = engine.workflow(&lc.workflow)?;
                 let lc_head = engine.record(conn, &lc, GENESIS, &[], "create", None, &actor, lc.applicant.role, &filing.payload, now, &[], &mut writes)?;
                 writes
                     .cases
-                    .push((CaseRow::from_case(&lc, &lc_head), search_text(&lc)));
+                    .push((CaseRow::from_case(&lc, &lc_head, target.tallies(&lc)), target.search_text(&lc)));
             }
             let available = workflow::available_events(wf, &actor, &next, now);
             let reply = Reply {

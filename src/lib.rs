@@ -19,5 +19,6 @@ pub mod seal;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod time;
 pub mod timers;
 pub mod view;

@@ -172,7 +172,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
 fn registry(settings: &rongcuo::settings::Settings) -> anyhow::Result<domain::registry::Registry> {
     let sealer = rongcuo::seal::Sealer::from_base64(&settings.security.reporter_key)
         .map_err(anyhow::Error::msg)?;
-    domain::registry::Registry::load(&settings.workflows_dir(), 0, std::sync::Arc::new(sealer))
+    let describe = rongcuo::settings::Workflows {
+        appeal_window_days: 0,
+        ..settings.workflows.clone()
+    };
+    domain::registry::Registry::load(&describe, std::sync::Arc::new(sealer))
         .map_err(anyhow::Error::msg)
 }
 

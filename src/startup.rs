@@ -13,6 +13,7 @@ use crate::auth::caller::Authenticator;
 use crate::clock::Clock;
 use crate::db::{Db, DbError, migrations};
 use crate::domain::registry::Registry;
+use crate::domain::workflow::Workflow;
 use crate::engine::Engine;
 use crate::http::{AppState, problem, routes};
 use crate::notify::Notifier;
@@ -93,16 +94,25 @@ impl Application {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
+        Application::build_with(settings, clock, Vec::new()).await
+    }
+
+    /// The service with `workflows` registered beside the built-in ones (their rules in
+    /// `<workflows.dir>/<name>.toml` like theirs).
+    pub async fn build_with(
+        settings: Settings,
+        clock: Clock,
+        workflows: Vec<Arc<dyn Workflow>>,
+    ) -> anyhow::Result<Application> {
         let sealer = Arc::new(
             Sealer::from_base64(&settings.security.reporter_key)
                 .map_err(|e| anyhow!("configuration key `security.reporter_key`: {e}"))?,
         );
-        let registry = Registry::load(
-            &settings.workflows_dir(),
-            settings.workflows.appeal_window_days,
-            sealer.clone(),
-        )
-        .map_err(|e| anyhow!("configuration key `workflows.dir`: {e}"))?;
+        let mut registry = Registry::load(&settings.workflows, sealer.clone())
+            .map_err(|e| anyhow!("configuration key `workflows.dir`: {e}"))?;
+        for wf in workflows {
+            registry = registry.with(wf).map_err(|e| anyhow!(e))?;
+        }
         let docs = Arc::new(crate::http::docs::ApiDocs::new(&registry));
         let notifier = Notifier::load(
             &settings.workflows_dir(),
@@ -149,6 +159,7 @@ impl Application {
         };
         let data = web::Data::new(state.clone());
         let origins = settings.server.cors_origins();
+        let registry = state.engine.registry.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::Condition::new(
@@ -161,7 +172,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(crate::http::health::track))
                 .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .app_data(data.clone())
-                .configure(routes::configure)
+                .configure(|cfg| routes::configure(cfg, &registry))
                 .default_service(web::to(problem::not_found))
         })
         .listen(listener)?

@@ -2,14 +2,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::audit::format_at;
 use crate::db::models::TransitionRow;
 use crate::domain::Actor;
 use crate::domain::workflow::{Case, Workflow};
-
-pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    format_at(t.naive_utc())
-}
+use crate::time::{format_at, rfc3339};
 
 /// A case as `actor` may see it, with their `available_events` and the workflow's records.
 pub fn case_json(
@@ -23,10 +19,7 @@ pub fn case_json(
     let mut obj = Map::new();
     obj.insert("id".into(), json!(case.id));
     obj.insert("workflow".into(), json!(case.workflow));
-    obj.insert(
-        "number".into(),
-        json!(crate::notify::outbox::case_number(case)),
-    );
+    obj.insert("number".into(), json!(wf.def().case_number(&case.id)));
     obj.insert("state".into(), json!(case.state));
     obj.insert("version".into(), json!(case.version));
     obj.insert("subject".into(), json!(case.subject));

@@ -30,7 +30,11 @@ fn load_with(file: &str, edit: impl Fn(String) -> String) -> Result<Notifier, St
     std::fs::write(&path, edit(std::fs::read_to_string(&path).unwrap())).unwrap();
     let sealer =
         Arc::new(Sealer::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap());
-    let registry = Registry::load(dir.path(), 0, sealer).map_err(|e| e.to_string())?;
+    let settings = rongcuo::settings::Workflows {
+        dir: dir.path().to_string_lossy().into_owned(),
+        appeal_window_days: 0,
+    };
+    let registry = Registry::load(&settings, sealer)?;
     Notifier::load(dir.path(), &registry, "http://x.test")
 }
 

@@ -121,33 +121,10 @@ pub struct IdempotencyRow {
 }
 
 use crate::domain::Role;
-use crate::domain::workflow::{Applicant, Case, Subject};
-
-/// What `q` searches: the title and the description (of an incident or an allegation),
-/// lower-cased. Never a reporter's identity (sealed, and not part of either).
-pub fn search_text(c: &Case) -> String {
-    let r = &c.records;
-    let part = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-    format!(
-        "{} {} {}",
-        c.title,
-        part(&r["incident"]["description"]),
-        part(&r["allegation"]["details"])
-    )
-    .to_lowercase()
-}
-
-/// The outcome statistics count: the decision's (exoneration) or the report's finding.
-fn counted_outcome(c: &Case) -> Option<String> {
-    let r = &c.records;
-    r["decision"]["outcome"]
-        .as_str()
-        .or_else(|| r["conclusion"]["finding"].as_str())
-        .map(str::to_string)
-}
+use crate::domain::workflow::{Applicant, Case, Subject, Tallies};
 
 impl CaseRow {
-    pub fn from_case(c: &Case, audit_head: &str) -> CaseRow {
+    pub fn from_case(c: &Case, audit_head: &str, tallies: Tallies) -> CaseRow {
         CaseRow {
             id: c.id.clone(),
             workflow: c.workflow.clone(),
@@ -172,8 +149,8 @@ impl CaseRow {
             updated_at: c.updated_at.naive_utc(),
             audit_head: audit_head.to_string(),
             disclosed: c.disclosed,
-            outcome: counted_outcome(c),
-            talk_state: c.records["talk"]["state"].as_str().map(str::to_string),
+            outcome: tallies.outcome,
+            talk_state: tallies.talk_state,
         }
     }
 

@@ -54,7 +54,18 @@ pub struct Row {
 #[derive(Debug)]
 pub struct WorkflowDef {
     pub name: &'static str,
+    /// "中文 / English".
     pub title: &'static str,
+    /// What mail calls the procedure in a subject line (容错纠错).
+    pub title_short: &'static str,
+    /// The path segment of its cases: `/api/v1/{collection}`.
+    pub collection: &'static str,
+    /// The letters before a case number (`RC-…`).
+    pub number_prefix: &'static str,
+    /// Each state's name in Chinese, as mail and the ledger print it.
+    pub states_zh: &'static [(&'static str, &'static str)],
+    /// Each deadline a timer watches: (timer, 中文, English), as mail names it.
+    pub deadlines: &'static [(&'static str, &'static str, &'static str)],
     pub initial: &'static str,
     pub states: &'static [&'static str],
     pub terminal: &'static [&'static str],
@@ -63,6 +74,36 @@ pub struct WorkflowDef {
 }
 
 impl WorkflowDef {
+    /// The collection's path, `/api/v1/exonerations`.
+    pub fn path(&self) -> String {
+        format!("/api/v1/{}", self.collection)
+    }
+
+    /// `state` in Chinese (the state itself when the table has no name for it).
+    pub fn state_zh<'a>(&self, state: &'a str) -> &'a str {
+        self.states_zh
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map(|(_, zh)| *zh)
+            .unwrap_or(state)
+    }
+
+    /// What the deadline a timer watches is called: (中文, English).
+    pub fn deadline_label(&self, timer: &str) -> (&'static str, &'static str) {
+        self.deadlines
+            .iter()
+            .find(|(t, _, _)| *t == timer)
+            .map(|(_, zh, en)| (*zh, *en))
+            .unwrap_or(("期限", "deadline"))
+    }
+
+    /// A short, readable case number: the prefix and the id's last eight hex digits.
+    pub fn case_number(&self, id: &str) -> String {
+        let digits: Vec<char> = id.chars().filter(|c| *c != '-').collect();
+        let tail: String = digits[digits.len().saturating_sub(8)..].iter().collect();
+        format!("{}-{}", self.number_prefix, tail.to_uppercase())
+    }
+
     pub fn events(&self) -> Vec<&'static str> {
         let mut out: Vec<&'static str> = Vec::new();
         for row in self.rows {
@@ -306,6 +347,31 @@ pub struct CaseOutcome {
     pub talk: Option<TalkSummary>,
 }
 
+/// What a workflow may read as the service starts.
+pub struct Setup<'a> {
+    /// The `workflows/` folder: each workflow's data file, the templates, the calendar.
+    pub dir: &'a std::path::Path,
+    /// The configuration's `[workflows]` section.
+    pub settings: &'a crate::settings::Workflows,
+    /// The working-day calendar deadlines are counted in.
+    pub calendar: std::sync::Arc<super::calendar::Calendar>,
+    /// Seals what identifies a reporter (the key of `security.reporter_key`).
+    pub sealer: std::sync::Arc<crate::seal::Sealer>,
+}
+
+/// Builds one workflow from its data.
+pub type Loader = fn(&Setup<'_>) -> Result<std::sync::Arc<dyn Workflow>, String>;
+
+/// What the reports count a case under, kept in the case's columns so that they aggregate
+/// in SQL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tallies {
+    /// The outcome the statistics count (a decision's, a report's finding).
+    pub outcome: Option<String>,
+    /// The state of a follow-up talk the case opened.
+    pub talk_state: Option<String>,
+}
+
 /// A workflow plugged into the one transition path.
 pub trait Workflow: Send + Sync {
     fn def(&self) -> &'static WorkflowDef;
@@ -366,10 +432,29 @@ pub trait Workflow: Send + Sync {
         Vec::new()
     }
 
-    /// The deadline the case now runs against, if any: (中文, English, when).
-    fn deadline(&self, case: &Case) -> Option<(&'static str, &'static str, DateTime<Utc>)> {
+    /// The deadline the case now runs against, if any: the timer that watches it (named in
+    /// [`WorkflowDef::deadlines`]) and when it falls due.
+    fn deadline(&self, case: &Case) -> Option<(&'static str, DateTime<Utc>)> {
         let _ = case;
         None
+    }
+
+    /// What the workflow's records add to a mail's template context beside the common
+    /// fields (`records` already redacted for every reader; nothing by default).
+    fn mail_records(&self, records: &Value) -> serde_json::Map<String, Value> {
+        let _ = records;
+        serde_json::Map::new()
+    }
+
+    /// What the reports count the case under (nothing by default).
+    fn tallies(&self, case: &Case) -> Tallies {
+        let _ = case;
+        Tallies::default()
+    }
+
+    /// The text a list's `q` searches, lower-cased: the title by default.
+    fn search_text(&self, case: &Case) -> String {
+        case.title.to_lowercase()
     }
 
     /// What the case's outcome does to its cadre's record (nothing by default).

@@ -93,7 +93,7 @@ pub async fn get_record(
                     continue;
                 }
                 cases.push(RecordCase {
-                    number: crate::notify::outbox::case_number(&case),
+                    number: wf.def().case_number(&case.id),
                     outcome: wf.outcome(&case),
                     id: case.id,
                     workflow: case.workflow,

@@ -17,7 +17,6 @@ use crate::db::models::CaseRow;
 use crate::db::{DbError, repo};
 use crate::domain::workflow::Workflow;
 use crate::error::AppError;
-use crate::notify::outbox::{case_number, state_zh};
 
 /// One ledger line: a case of a cadre.
 fn line(wf: &dyn Workflow, row: &CaseRow, today: chrono::NaiveDate) -> Result<Value, AppError> {
@@ -35,7 +34,7 @@ fn line(wf: &dyn Workflow, row: &CaseRow, today: chrono::NaiveDate) -> Result<Va
     });
     Ok(json!({
         "case_id": case.id,
-        "number": case_number(&case),
+        "number": wf.def().case_number(&case.id),
         "title": case.title,
         "state": case.state,
         "outcome": effect.outcome,
@@ -148,8 +147,11 @@ fn cadres(
 }
 
 /// One CSV row per case line.
-fn csv_rows(cadres: &[(Value, Vec<Value>)]) -> impl Iterator<Item = Vec<Value>> + '_ {
-    cadres.iter().flat_map(|(s, cases)| {
+fn csv_rows<'a>(
+    wf: &'a dyn Workflow,
+    cadres: &'a [(Value, Vec<Value>)],
+) -> impl Iterator<Item = Vec<Value>> + 'a {
+    cadres.iter().flat_map(move |(s, cases)| {
         cases.iter().map(move |c| {
             vec![
                 s["id"].clone(),
@@ -160,7 +162,7 @@ fn csv_rows(cadres: &[(Value, Vec<Value>)]) -> impl Iterator<Item = Vec<Value>> 
                 c["title"].clone(),
                 json!(format!(
                     "{} {}",
-                    state_zh(c["state"].as_str().unwrap_or_default()),
+                    wf.def().state_zh(c["state"].as_str().unwrap_or_default()),
                     c["state"].as_str().unwrap_or_default()
                 )),
                 c["outcome"].clone(),
@@ -322,7 +324,7 @@ fn csv_stream(
                 let wf = registry
                     .get("exoneration")
                     .ok_or_else(AppError::not_found)?;
-                let text: String = csv_rows(&cadres(wf, &rows, today)?)
+                let text: String = csv_rows(wf, &cadres(wf, &rows, today)?)
                     .map(|r| csv_line(&r))
                     .collect();
                 Ok((Bytes::from(text), next))

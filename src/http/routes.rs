@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::cases::{self, WorkflowName};
 use super::openapi::{Doc, ops};
 use super::{cadres, directory, docs, health, ledger, outbox, statistics, workflows};
+use crate::domain::registry::Registry;
 use crate::error::{AppError, ErrorKind};
 
 fn method_not_allowed(allow: String) -> Route {
@@ -27,12 +28,6 @@ fn method_not_allowed(allow: String) -> Route {
         }
     })
 }
-
-/// The collections of the workflows the service runs.
-pub const WORKFLOW_COLLECTIONS: &[(&str, &str)] = &[
-    ("exoneration", "/api/v1/exonerations"),
-    ("clarification", "/api/v1/clarifications"),
-];
 
 /// Documents one operation; the workflow is set for a workflow's collection.
 pub type Describe = fn(&mut Doc, Option<&'static str>) -> utoipa::openapi::path::Operation;
@@ -67,8 +62,8 @@ fn endpoint(path: &str, handlers: Vec<Handler>) -> Endpoint {
     }
 }
 
-/// The table.
-pub fn endpoints() -> Vec<Endpoint> {
+/// The table: the service's own resources, then each registered workflow's collection.
+pub fn endpoints(registry: &Registry) -> Vec<Endpoint> {
     let mut all = vec![
         endpoint(
             "/healthz",
@@ -191,10 +186,10 @@ pub fn endpoints() -> Vec<Endpoint> {
             )],
         ),
     ];
-    for (name, path) in WORKFLOW_COLLECTIONS {
+    for def in registry.all().map(|w| w.def()) {
         let of = |suffix: &str, handlers| Endpoint {
-            path: format!("{path}{suffix}"),
-            workflow: Some(*name),
+            path: format!("{}{suffix}", def.path()),
+            workflow: Some(def.name),
             handlers,
         };
         all.push(of(
@@ -245,8 +240,9 @@ pub fn endpoints() -> Vec<Endpoint> {
 #[derive(Clone, Debug)]
 pub struct RoutePattern(pub Arc<str>);
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    for e in endpoints() {
+/// Routes every endpoint of the table.
+pub fn configure(cfg: &mut web::ServiceConfig, registry: &Registry) {
+    for e in endpoints(registry) {
         let allow = e
             .handlers
             .iter()

@@ -22,19 +22,6 @@ use crate::db::models::OutboxRow;
 use crate::domain::registry::Registry;
 use crate::domain::workflow::{Case, TimerKind, Workflow, available_events};
 
-/// What a deadline is called in mail, by the timer that watches it.
-pub fn deadline_label(name: &str) -> (&'static str, &'static str) {
-    match name {
-        "supplement_overdue" => ("补充材料期限", "supplement due"),
-        "rectification_overdue" => ("整改期限", "rectification due"),
-        "appeal_window_expired" => ("申诉期限", "appeal window ends"),
-        "inquiry_overdue" => ("函询回复期限", "inquiry reply due"),
-        "influence_end" => ("影响期", "influence period ends"),
-        "talk_overdue" => ("谈话期限", "follow-up talk due"),
-        _ => ("期限", "deadline"),
-    }
-}
-
 pub struct Notifier {
     rules: Rules,
     templates: Templates,
@@ -76,8 +63,8 @@ impl Notifier {
         &self.templates
     }
 
-    pub fn case_url(&self, case: &Case) -> String {
-        format!("{}/api/v1/{}s/{}", self.public_url, case.workflow, case.id)
+    pub fn case_url(&self, wf: &dyn Workflow, case: &Case) -> String {
+        format!("{}{}/{}", self.public_url, wf.def().path(), case.id)
     }
 
     /// One pending outbox row per recipient of this transition, rendered now from the data
@@ -106,7 +93,7 @@ impl Notifier {
             from,
             payload,
             at,
-            link: self.case_url(case),
+            link: self.case_url(wf, case),
         };
         self.build(&t, rule, &recipients, case.version, None)
     }
@@ -125,7 +112,7 @@ impl Notifier {
         at: DateTime<Utc>,
     ) -> Result<Vec<OutboxRow>, NotifyError> {
         use rules::RecipientKind::*;
-        let (zh, en) = deadline_label(name);
+        let (zh, en) = wf.def().deadline_label(name);
         let influence = name == "influence_end";
         let (template, label, kinds) = match kind {
             TimerKind::Notice => (
@@ -173,7 +160,7 @@ impl Notifier {
             from: None,
             payload: &payload,
             at,
-            link: self.case_url(case),
+            link: self.case_url(wf, case),
         };
         self.build(&t, &rule, &recipients, 0, Some((zh, en, due)))
     }

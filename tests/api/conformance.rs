@@ -15,13 +15,20 @@ pub struct Conformance {
     validators: Mutex<HashMap<String, Arc<Validator>>>,
 }
 
-static SHARED: OnceLock<Conformance> = OnceLock::new();
+static SHARED: OnceLock<Mutex<HashMap<String, &'static Conformance>>> = OnceLock::new();
 
-/// The checker for this process; every app of a run serves the same document.
+/// The checker of a document, made once per process: the apps of a run serve the same
+/// document but for those that register a workflow of their own.
 pub fn shared(doc_json: &str) -> &'static Conformance {
-    SHARED.get_or_init(|| Conformance {
-        doc: serde_json::from_str(doc_json).expect("/openapi.json is JSON"),
-        validators: Mutex::new(HashMap::new()),
+    let mut all = SHARED
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap();
+    all.entry(doc_json.to_string()).or_insert_with(|| {
+        Box::leak(Box::new(Conformance {
+            doc: serde_json::from_str(doc_json).expect("/openapi.json is JSON"),
+            validators: Mutex::new(HashMap::new()),
+        }))
     })
 }
 

@@ -208,6 +208,15 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// Like [`spawn_app`], with more configuration variables.
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+    spawn_app_running(backend, extra, Vec::new()).await
+}
+
+/// Like [`spawn_app_with`], with `workflows` registered beside the built-in ones.
+pub async fn spawn_app_running(
+    backend: Backend,
+    extra: &[(&str, &str)],
+    workflows: Vec<std::sync::Arc<dyn rongcuo::domain::workflow::Workflow>>,
+) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let (db_url, pg) = match backend {
         Backend::Sqlite => (
@@ -232,7 +241,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
     }
     let env = test_env(&db_url, &extra);
     let settings = Settings::load_from(|k| env.get(k).cloned()).expect("test settings");
-    Some(start(backend, settings, Clock::default(), dir, pg).await)
+    Some(start(backend, settings, Clock::default(), dir, pg, workflows).await)
 }
 
 async fn start(
@@ -241,9 +250,10 @@ async fn start(
     clock: Clock,
     dir: tempfile::TempDir,
     pg: Option<PgDatabase>,
+    workflows: Vec<std::sync::Arc<dyn rongcuo::domain::workflow::Workflow>>,
 ) -> TestApp {
     let keys = Keys::from_settings(&settings.auth).expect("keys");
-    let app = Application::build_with_clock(settings.clone(), clock)
+    let app = Application::build_with(settings.clone(), clock, workflows)
         .await
         .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
@@ -291,6 +301,7 @@ impl TestApp {
             clock,
             tempfile::tempdir().unwrap(),
             None,
+            Vec::new(),
         )
         .await
     }

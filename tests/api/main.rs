@@ -26,6 +26,7 @@ mod smtp;
 mod snapshots;
 mod statistics;
 mod substance;
+mod third;
 mod timers;
 mod tipoff;
 mod writer;

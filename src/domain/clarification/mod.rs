@@ -18,8 +18,9 @@ use self::records::{
 };
 use super::common::Text;
 use super::workflow::{
-    Applicant, Case, CaseOutcome, Filing, Lookup, Party, Row, SAME, Step, SubjectBody, TimerSpec,
-    Workflow, WorkflowApi, WorkflowDef, check_investigator, filing_subject, parse_payload,
+    Applicant, Case, CaseOutcome, Filing, Lookup, Party, Row, SAME, Setup, Step, SubjectBody,
+    Tallies, TimerSpec, Workflow, WorkflowApi, WorkflowDef, check_investigator, filing_subject,
+    parse_payload,
 };
 use super::{Actor, FieldError, Refusal, Role};
 use crate::seal::Sealer;
@@ -33,6 +34,23 @@ const UNIT_ADMIN: Party = Party::Role(Role::UnitAdmin);
 pub static DEF: WorkflowDef = WorkflowDef {
     name: "clarification",
     title: "信访举报澄清正名 / accusation clarification",
+    title_short: "澄清正名",
+    collection: "clarifications",
+    number_prefix: "CQ",
+    states_zh: &[
+        ("received", "已登记"),
+        ("dismissal_proposed", "拟不予调查，待审核"),
+        ("dismissed", "不予调查"),
+        ("inquiry", "函询中"),
+        ("explained", "已说明情况"),
+        ("cleared", "已采信了结"),
+        ("investigating", "调查核实中"),
+        ("substantiated", "反映问题属实"),
+        ("unfounded", "反映问题不实"),
+        ("clarified", "已澄清正名"),
+        ("closed", "已办结"),
+    ],
+    deadlines: &[("inquiry_overdue", "函询回复期限", "inquiry reply due")],
     initial: "received",
     states: &[
         "received",
@@ -193,6 +211,11 @@ const MAX_SUMMARY: usize = 200;
 #[derive(Debug)]
 pub struct Clarification {
     sealer: Arc<Sealer>,
+}
+
+/// The registry's loader (the workflow keeps no data file of its own).
+pub fn load(setup: &Setup<'_>) -> Result<Arc<dyn Workflow>, String> {
+    Ok(Arc::new(Clarification::new(setup.sealer.clone())))
 }
 
 impl Clarification {
@@ -472,14 +495,14 @@ impl Workflow for Clarification {
         }
     }
 
-    fn deadline(&self, case: &Case) -> Option<(&'static str, &'static str, DateTime<Utc>)> {
+    fn deadline(&self, case: &Case) -> Option<(&'static str, DateTime<Utc>)> {
         if case.state != "inquiry" {
             return None;
         }
         Self::records(case)
             .ok()?
             .inquiry
-            .map(|i| ("函询回复期限", "inquiry reply due", i.due_at))
+            .map(|i| ("inquiry_overdue", i.due_at))
     }
 
     /// Dismissing a report is decided by two people: the reviewer who confirms it did not
@@ -536,6 +559,22 @@ impl Workflow for Clarification {
             payload,
             spawn: ctx.spawn_exoneration.then_some("exoneration"),
         })
+    }
+
+    /// The statistics count a report under its finding.
+    fn tallies(&self, case: &Case) -> Tallies {
+        Tallies {
+            outcome: case.records["conclusion"]["finding"]
+                .as_str()
+                .map(str::to_string),
+            talk_state: None,
+        }
+    }
+
+    /// The title and the allegation's details.
+    fn search_text(&self, case: &Case) -> String {
+        let details = case.records["allegation"]["details"].as_str();
+        format!("{} {}", case.title, details.unwrap_or_default()).to_lowercase()
     }
 
     /// A report's outcome is its finding (or `cleared`, `dismissed`); it sanctions nobody.

@@ -16,9 +16,9 @@ use self::machine::Ctx;
 use self::records::{Circumstance, Condition, Effect, Incident, Records, RedLine, Sanction};
 use super::calendar::{Calendar, DayCount, Period};
 use super::workflow::{
-    Applicant, Case, CaseOutcome, Filing, Labelled, Lookup, Party, Row, SAME, Step, SubjectBody,
-    TalkSummary, TimerKind, TimerSpec, Workflow, WorkflowApi, WorkflowDef, check_investigator,
-    filing_subject, parse_payload,
+    Applicant, Case, CaseOutcome, Filing, Labelled, Lookup, Party, Row, SAME, Setup, Step,
+    SubjectBody, TalkSummary, Tallies, TimerKind, TimerSpec, Workflow, WorkflowApi, WorkflowDef,
+    check_investigator, filing_subject, parse_payload,
 };
 use super::{Actor, FieldError, Refusal, Role};
 
@@ -50,6 +50,30 @@ const ALL_STATES: &[&str] = &[
 pub static DEF: WorkflowDef = WorkflowDef {
     name: "exoneration",
     title: "容错免责申请 / exoneration application",
+    title_short: "容错纠错",
+    collection: "exonerations",
+    number_prefix: "RC",
+    states_zh: &[
+        ("filed", "已提交申请"),
+        ("needs_supplement", "待补充材料"),
+        ("investigating", "调查核实中"),
+        ("deliberating", "研究认定中"),
+        ("exonerated", "予以免责"),
+        ("mitigated", "从轻/减轻处理"),
+        ("denied", "不予容错"),
+        ("appealed", "申诉复核中"),
+        ("rejected", "不予受理"),
+        ("withdrawn", "已撤回"),
+        ("closed", "已办结"),
+        ("accountability", "转入问责程序"),
+    ],
+    deadlines: &[
+        ("supplement_overdue", "补充材料期限", "supplement due"),
+        ("rectification_overdue", "整改期限", "rectification due"),
+        ("appeal_window_expired", "申诉期限", "appeal window ends"),
+        ("influence_end", "影响期", "influence period ends"),
+        ("talk_overdue", "谈话期限", "follow-up talk due"),
+    ],
     initial: "filed",
     states: ALL_STATES,
     terminal: &["rejected", "withdrawn", "closed", "accountability"],
@@ -334,6 +358,17 @@ struct FilingBody {
 }
 
 const MAX_TITLE: usize = 200;
+
+/// The registry's loader: `exoneration.toml` in the workflows folder, its appeal window
+/// replaced by `workflows.appeal_window_days` when that is positive.
+pub fn load(setup: &Setup<'_>) -> Result<Arc<dyn Workflow>, String> {
+    let wf = Exoneration::load(
+        setup.dir,
+        setup.settings.appeal_window_days,
+        setup.calendar.clone(),
+    )?;
+    Ok(Arc::new(wf))
+}
 
 impl Exoneration {
     pub fn load(
@@ -626,26 +661,20 @@ impl Workflow for Exoneration {
         out
     }
 
-    fn deadline(&self, case: &Case) -> Option<(&'static str, &'static str, DateTime<Utc>)> {
+    fn deadline(&self, case: &Case) -> Option<(&'static str, DateTime<Utc>)> {
         let r = Self::records(case).ok()?;
         // While an appeal may still be lodged, its window is the deadline.
         let appeal_window = || {
             machine::appeal_open(&r, case.updated_at, &self.appeal_window)
                 .ok()
                 .and(r.decision.as_ref())
-                .map(|d| {
-                    (
-                        "申诉期限",
-                        "appeal window ends",
-                        self.appeal_window.end(d.at),
-                    )
-                })
+                .map(|d| ("appeal_window_expired", self.appeal_window.end(d.at)))
         };
         match case.state.as_str() {
             "needs_supplement" => r
                 .supplement
                 .as_ref()
-                .map(|s| ("补充材料期限", "supplement due", s.due_at)),
+                .map(|s| ("supplement_overdue", s.due_at)),
             "exonerated" | "mitigated" => {
                 let rect = r.rectification.as_ref().filter(|x| {
                     matches!(
@@ -654,13 +683,77 @@ impl Workflow for Exoneration {
                     )
                 });
                 match rect {
-                    Some(x) => Some(("整改期限", "rectification due", x.due_at)),
+                    Some(x) => Some(("rectification_overdue", x.due_at)),
                     None => appeal_window(),
                 }
             }
             "denied" => appeal_window(),
             _ => None,
         }
+    }
+
+    /// The decision with its outcome and degree in Chinese; the rectification ordered and a
+    /// follow-up talk still to be held, with their due dates in 北京时间.
+    fn mail_records(&self, records: &Value) -> serde_json::Map<String, Value> {
+        let due_local = |mut v: Value| {
+            if let Some(local) = v["due_at"].as_str().and_then(crate::time::at_local_of) {
+                v["due_local"] = Value::String(local);
+            }
+            v
+        };
+        let decision = records.get("decision").filter(|d| d.is_object()).map(|d| {
+            let mut d = d.clone();
+            let outcome = match d["outcome"].as_str().unwrap_or_default() {
+                "exonerate" => "予以免责（免于问责）",
+                "mitigate" => "从轻或减轻处理",
+                "deny" => "不予容错",
+                other => other,
+            };
+            d["outcome_zh"] = Value::String(outcome.to_string());
+            if let Some(degree) = d["degree"].as_str() {
+                let zh = match degree {
+                    "lighter" => "从轻",
+                    "reduced" => "减轻",
+                    other => other,
+                };
+                d["degree_zh"] = Value::String(zh.to_string());
+            }
+            d
+        });
+        let talk = records
+            .get("talk")
+            .filter(|t| matches!(t["state"].as_str(), Some("due" | "overdue")))
+            .cloned()
+            .map(due_local);
+        let rectification = records
+            .get("rectification")
+            .filter(|r| r.is_object())
+            .cloned()
+            .map(due_local);
+        let mut out = serde_json::Map::new();
+        for (key, value) in [
+            ("decision", decision),
+            ("rectification", rectification),
+            ("talk", talk),
+        ] {
+            out.insert(key.into(), value.unwrap_or(Value::Null));
+        }
+        out
+    }
+
+    fn tallies(&self, case: &Case) -> Tallies {
+        let r = &case.records;
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        Tallies {
+            outcome: text(&r["decision"]["outcome"]),
+            talk_state: text(&r["talk"]["state"]),
+        }
+    }
+
+    /// The title and the incident's description.
+    fn search_text(&self, case: &Case) -> String {
+        let description = case.records["incident"]["description"].as_str();
+        format!("{} {}", case.title, description.unwrap_or_default()).to_lowercase()
     }
 
     fn outcome(&self, case: &Case) -> CaseOutcome {
