@@ -1,4 +1,4 @@
-//! The one application error: a kind (status and stable `code` of API.md), a detail for
+//! The one application error: a kind (status and stable `code` of docs/API.md), a detail for
 //! the client, field errors for 422, and a cause that is logged, never sent.
 
 use crate::db::DbError;

@@ -87,3 +87,28 @@ fn the_catalogue_file_loads_with_sanming_and_the_general_rule() {
         .is_err()
     );
 }
+
+#[test]
+fn api_md_names_every_path_and_every_error_code() {
+    let api = read("docs/API.md");
+    let settings = rongcuo::settings::Workflows {
+        dir: format!("{}/workflows", env!("CARGO_MANIFEST_DIR")),
+        appeal_window_days: 0,
+    };
+    let sealer =
+        rongcuo::seal::Sealer::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
+    let registry =
+        rongcuo::domain::registry::Registry::load(&settings, std::sync::Arc::new(sealer)).unwrap();
+    for endpoint in rongcuo::http::routes::endpoints(&registry) {
+        // A workflow's resources are named once per collection.
+        let path = match endpoint.workflow {
+            Some(name) => registry.get(name).unwrap().def().path(),
+            None => rongcuo::http::docs::openapi_path(&endpoint.path),
+        };
+        assert!(api.contains(&path), "docs/API.md does not name {path}");
+    }
+    for kind in rongcuo::error::ErrorKind::ALL {
+        let row = format!("| {} | `{}` |", kind.status(), kind.code());
+        assert!(api.contains(&row), "docs/API.md's error table lacks {row}");
+    }
+}

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Actor, EmailAddress, OrgPath, Role};
 
-/// The claims of API.md.
+/// The claims of docs/API.md.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,

@@ -369,7 +369,9 @@ impl Manager {
                 let opened = SqliteConnection::establish(&self.url.target);
                 OPENING_READER.with(|r| r.set(false));
                 let mut conn = opened?;
-                // busy_timeout first, then one statement each (see CRATES.md).
+                // busy_timeout first, so that switching the journal mode waits for another
+                // connection's lock instead of failing; then one statement each, so that an
+                // error names its pragma.
                 let mut pragmas = vec![
                     "PRAGMA busy_timeout = 5000;",
                     "PRAGMA journal_mode = WAL;",

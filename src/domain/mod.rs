@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use org::OrgPath;
 
-/// The roles of API.md, plus `system` for timers.
+/// The roles of docs/API.md, plus `system` for timers.
 #[derive(
     Clone,
     Copy,

@@ -39,7 +39,7 @@ impl Party {
 /// `to` value meaning "the state the case was in".
 pub const SAME: &str = "(same)";
 
-/// One row of a workflow's transition table (DOMAIN.md).
+/// One row of a workflow's transition table (docs/DOMAIN.md).
 #[derive(Clone, Copy, Debug)]
 pub struct Row {
     pub from: &'static [&'static str],

@@ -1,4 +1,4 @@
-//! The REST surface of API.md. Handlers are thin: parse, call the engine, shape the reply.
+//! The REST surface of docs/API.md. Handlers are thin: parse, call the engine, shape the reply.
 
 pub mod body;
 pub mod cadres;

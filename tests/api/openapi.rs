@@ -1,5 +1,5 @@
 //! `/openapi.json` and `/docs`: the document is valid OpenAPI 3.1 with resolvable,
-//! compilable schemas; it lists every path of API.md and every problem code; each documented
+//! compilable schemas; it lists every path of docs/API.md and every problem code; each documented
 //! operation is really served, and each method it does not list answers 405. (Every other API
 //! test checks its exchanges against the document too: see `conformance.rs`.)
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::conformance;
 use crate::helpers::*;
 
-/// API.md's resource table: the contract the document must cover.
+/// docs/API.md's resource table: the contract the document must cover.
 const API_MD: &[(&str, &str)] = &[
     ("POST", "/api/v1/exonerations"),
     ("GET", "/api/v1/exonerations/{id}"),
@@ -36,7 +36,7 @@ const API_MD: &[(&str, &str)] = &[
     ("GET", "/docs"),
 ];
 
-/// API.md's error table.
+/// docs/API.md's error table.
 const API_MD_CODES: &[(u16, &str)] = &[
     (400, "malformed"),
     (401, "unauthorized"),
@@ -100,14 +100,14 @@ async fn the_document_is_valid_and_covers_the_contract() {
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
 
-    // Every path and method of API.md.
+    // Every path and method of docs/API.md.
     let ops = operations(&doc);
     let have: BTreeSet<(String, String)> =
         ops.iter().map(|(m, p, _)| (m.clone(), p.clone())).collect();
     for (m, p) in API_MD {
         assert!(
             have.contains(&(m.to_string(), p.to_string())),
-            "API.md's {m} {p} is missing from /openapi.json"
+            "docs/API.md's {m} {p} is missing from /openapi.json"
         );
     }
 
@@ -173,7 +173,7 @@ async fn the_document_is_valid_and_covers_the_contract() {
                 "{m} {p}: no request body schema"
             );
         }
-        // Each problem answer names the codes of its status, from API.md's table.
+        // Each problem answer names the codes of its status, from docs/API.md's table.
         for (status, response) in responses {
             let Some(schema) = response["content"]
                 .get("application/problem+json")

@@ -30,7 +30,7 @@ const INVESTIGATOR: Party = Party::Role(Role::Investigator);
 const REVIEWER: Party = Party::Role(Role::Reviewer);
 const UNIT_ADMIN: Party = Party::Role(Role::UnitAdmin);
 
-/// Workflow B's table (DOMAIN.md).
+/// Workflow B's table (docs/DOMAIN.md).
 pub static DEF: WorkflowDef = WorkflowDef {
     name: "clarification",
     title: "信访举报澄清正名 / accusation clarification",

@@ -125,7 +125,7 @@ impl Ctx {
         })
     }
 
-    /// The tests a decision must pass beyond its payload's shape (DOMAIN.md "The tests a
+    /// The tests a decision must pass beyond its payload's shape (docs/DOMAIN.md "The tests a
     /// decision must pass"): the red lines, a cited circumstance, the overrides of
     /// unfavourable elements and the conditions of the cited entries for an exoneration,
     /// and for a mitigation an influence period no shorter than its sanction's.

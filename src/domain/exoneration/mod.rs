@@ -45,7 +45,7 @@ const ALL_STATES: &[&str] = &[
     "accountability",
 ];
 
-/// Workflow A's table (DOMAIN.md). `available_events`, `/api/v1/workflows/exoneration`,
+/// Workflow A's table (docs/DOMAIN.md). `available_events`, `/api/v1/workflows/exoneration`,
 /// `workflows/exoneration.md` and the diagram come from it; the machine is tested against it.
 pub static DEF: WorkflowDef = WorkflowDef {
     name: "exoneration",

@@ -182,7 +182,7 @@ impl<'a> Doc<'a> {
         self.named(name, schema)
     }
 
-    /// Responses for the error statuses of API.md; each names its `code`.
+    /// Responses for the error statuses of docs/API.md; each names its `code`.
     fn problems(&mut self, mut op: OperationBuilder, kinds: &[ErrorKind]) -> OperationBuilder {
         let problem = self.schema::<Problem>();
         let mut by_status: BTreeMap<u16, Vec<ErrorKind>> = BTreeMap::new();

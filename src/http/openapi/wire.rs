@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::domain::workflow::Subject;
 
-/// An error body (RFC 9457) with the stable `code` of API.md.
+/// An error body (RFC 9457) with the stable `code` of docs/API.md.
 #[derive(Serialize, ToSchema)]
 pub struct Problem {
     /// `urn:rongcuo:problem:<code>`.
@@ -16,7 +16,7 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// One of the codes of API.md's error table.
+    /// One of the codes of docs/API.md's error table.
     pub code: String,
     /// For `validation_failed`: each offending field with what is wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
