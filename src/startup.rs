@@ -170,7 +170,7 @@ impl Application {
                     crate::http::health::limit_headers,
                 ))
                 .wrap(actix_web::middleware::from_fn(crate::http::health::track))
-                .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
+                .wrap(TracingLogger::<crate::http::span::RequestSpan>::new())
                 .app_data(data.clone())
                 .configure(|cfg| routes::configure(cfg, &registry))
                 .default_service(web::to(problem::not_found))

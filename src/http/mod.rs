@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod problem;
 pub mod query;
 pub mod routes;
+pub mod span;
 pub mod statistics;
 pub mod workflows;
 
