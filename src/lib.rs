@@ -21,4 +21,3 @@ pub mod startup;
 pub mod telemetry;
 pub mod time;
 pub mod timers;
-pub mod view;

@@ -139,6 +139,7 @@ impl Application {
             sealer,
             notifier: Arc::new(notifier),
             reminder_days: settings.timers.reminder_days,
+            answer: crate::http::cases::view::answer,
         };
         let (shutdown, stop) = watch::channel(false);
         let worker = settings.mail.deliver.then(|| Worker {

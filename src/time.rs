@@ -23,6 +23,19 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
     format_at(t.naive_utc())
 }
 
+/// Serde: a time on the wire, as [`rfc3339`] writes it.
+pub fn wire<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
+}
+
+/// Serde: [`wire`], or `null`.
+pub fn wire_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => wire(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// 北京时间 (UTC+8): the day deadlines are counted in and mails show.
 pub fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600)

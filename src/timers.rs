@@ -13,7 +13,7 @@ use crate::db::models::TimerRow;
 use crate::db::{DbError, repo};
 use crate::domain::Actor;
 use crate::domain::workflow::TimerKind;
-use crate::engine::Engine;
+use crate::engine::{Engine, Outcome};
 use crate::error::{AppError, ErrorKind};
 
 pub struct Scheduler {
@@ -93,7 +93,7 @@ impl Scheduler {
         match timer.kind.as_str() {
             "event" => {
                 let body = json!({"event": timer.name});
-                let reply = self
+                let outcome = self
                     .engine
                     .apply(
                         &row.workflow,
@@ -105,11 +105,12 @@ impl Scheduler {
                     )
                     .await?;
                 tracing::info!(case.id = %row.id, event = %timer.name, "timer fired");
+                let Outcome::Done(seen) = outcome else {
+                    return Err(AppError::internal("a timer's step has no idempotency key"));
+                };
                 Ok(format!(
                     "applied `{}`: case now `{}` at version {}",
-                    timer.name,
-                    reply.body["state"].as_str().unwrap_or("?"),
-                    reply.version.unwrap_or(0)
+                    timer.name, seen.case.state, seen.case.version
                 ))
             }
             kind @ ("reminder" | "notice") => {

@@ -1,6 +1,7 @@
 use chrono::Duration;
 use reqwest::StatusCode;
 use rongcuo::domain::Actor;
+use rongcuo::engine::Outcome;
 use serde_json::json;
 
 use crate::both_backends;
@@ -334,7 +335,10 @@ async fn mitigation_records_influence_period_and_appeal_window_closes_a_denial(a
         )
         .await
         .unwrap();
-    assert_eq!(reply.body["state"], "closed");
+    let Outcome::Done(seen) = reply else {
+        panic!("a timer's step is never a replay")
+    };
+    assert_eq!(seen.case.state, "closed");
     let items = app.timeline(&id2, &SUN).await;
     assert_eq!(
         items.last().unwrap()["actor"],
@@ -377,12 +381,15 @@ async fn overdue_rectification_is_referred_for_accountability(app: TestApp) {
         )
         .await
         .unwrap();
+    let Outcome::Done(seen) = r else {
+        panic!("a timer's step is never a replay")
+    };
     assert_eq!(
         (
-            r.body["rectification"]["state"].as_str(),
-            r.body["overdue"].as_bool()
+            seen.case.records["rectification"]["state"].as_str(),
+            seen.case.overdue
         ),
-        (Some("overdue"), Some(true))
+        (Some("overdue"), true)
     );
     assert!(
         app.case(&id, &SUN).await["available_events"]

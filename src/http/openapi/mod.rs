@@ -22,6 +22,7 @@ use utoipa::{PartialSchema, ToSchema};
 use self::wire::*;
 use crate::domain::registry::Registry;
 use crate::error::ErrorKind;
+use crate::http::cases::view::CaseBody;
 
 const PROBLEM_JSON: &str = "application/problem+json";
 const JSON: &str = "application/json";
@@ -85,7 +86,7 @@ impl<'a> Doc<'a> {
         let api = w.api();
         self.schemas.extend(api.components);
         let records = self.named(api.records.0, api.records.1);
-        let base = self.schema::<CaseBase>();
+        let base = self.schema::<CaseBody>();
         let narrowed = ObjectBuilder::new()
             .property(
                 "workflow",

@@ -437,7 +437,11 @@ pub fn list_transitions(d: &mut Doc<'_>, wf: Option<&'static str>) -> Operation 
     .parameter(path_param("id", "the case's id"))
     .response(
         "200",
-        json_response("the timeline", d.schema::<Timeline>()).build(),
+        json_response(
+            "the timeline",
+            d.schema::<crate::http::cases::view::TimelineBody>(),
+        )
+        .build(),
     );
     d.problems(b, &[Unauthorized, NotFound]).build()
 }

@@ -2,10 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
-
-use crate::domain::workflow::Subject;
 
 /// An error body (RFC 9457) with the stable `code` of docs/API.md.
 #[derive(Serialize, ToSchema)]
@@ -28,80 +25,6 @@ pub struct FieldProblem {
     /// The field's path, such as `rectification.due_at`.
     pub field: String,
     pub message: String,
-}
-
-/// Who filed a case.
-#[derive(Serialize, ToSchema)]
-pub struct ApplicantView {
-    pub id: String,
-    pub name: String,
-    pub role: crate::domain::Role,
-}
-
-/// The fields every case shows; each workflow adds its records.
-#[derive(Serialize, ToSchema)]
-pub struct CaseBase {
-    pub id: String,
-    pub workflow: String,
-    /// RC-… (exoneration) or CQ-… (clarification), for people and mail subjects.
-    pub number: String,
-    pub state: String,
-    /// Starts at 1, +1 per transition; the `ETag`.
-    pub version: i64,
-    pub subject: Subject,
-    pub applicant: ApplicantView,
-    pub investigator_id: Option<String>,
-    pub decider_id: Option<String>,
-    pub title: String,
-    /// A deadline of the current state has passed.
-    pub overdue: bool,
-    /// Visible to its subject and their unit. A report against a cadre is not until the
-    /// organisation turns to them (an inquiry letter) or concludes it; then for good.
-    pub disclosed: bool,
-    pub catalogue_version: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// The events the caller may apply now.
-    pub available_events: Vec<String>,
-}
-
-/// Who acted: a person with the role they acted in, or `{"id": "system"}` for timers.
-#[derive(Serialize, ToSchema)]
-pub struct TimelineActor {
-    pub id: String,
-    pub role: Option<String>,
-}
-
-/// A mail a transition sent, by the recipient's relation to the case.
-#[derive(Serialize, ToSchema)]
-pub struct Delivery {
-    pub relation: String,
-    /// `pending`, `sending`, `sent` or `dead`.
-    pub state: String,
-    pub attempts: i32,
-    pub sent_at: Option<DateTime<Utc>>,
-}
-
-/// One audit row, hash-chained to the one before.
-#[derive(Serialize, ToSchema)]
-pub struct TimelineItem {
-    pub seq: i64,
-    /// `create` for the filing, else the event.
-    pub event: String,
-    pub from: Option<String>,
-    pub to: String,
-    pub actor: TimelineActor,
-    /// The event's fields as recorded (reporter identities only for those who may see them).
-    pub payload: Value,
-    pub at: DateTime<Utc>,
-    pub hash: String,
-    pub prev_hash: String,
-    pub deliveries: Vec<Delivery>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Timeline {
-    pub items: Vec<TimelineItem>,
 }
 
 #[derive(Serialize, ToSchema)]

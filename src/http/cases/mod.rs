@@ -1,20 +1,26 @@
-//! Cases of any workflow: file, get, list, apply a transition, read the timeline.
+//! Cases of any workflow: file, get, list, apply a transition, read the timeline. The
+//! bodies they answer with are in `view`.
+
+pub mod view;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
+use self::view::{CaseBody, Page, TimelineBody};
 use super::body::json_object;
 use super::extract::{idempotency_key, if_match};
 use super::{AppState, query};
 use crate::auth::Caller;
 use crate::db::repo::cases::ListFilter;
+use crate::domain::Actor;
 use crate::domain::OrgPath;
-use crate::engine::{Idempotency, Reply};
+use crate::domain::workflow::Workflow;
+use crate::engine::{Idempotency, Outcome, Request, Seen, Stored};
 use crate::error::AppError;
+use serde_json::json;
 
 /// Which workflow a scope serves.
 #[derive(Clone, Copy, Debug)]
@@ -23,18 +29,42 @@ pub struct WorkflowName(pub &'static str);
 pub const MAX_LIMIT: i64 = 100;
 pub const DEFAULT_LIMIT: i64 = 20;
 
-fn respond(reply: Reply) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(reply.status)
+/// The workflow a scope serves, from the registry.
+fn workflow<'a>(state: &'a AppState, wf: &WorkflowName) -> Result<&'a dyn Workflow, AppError> {
+    state
+        .engine
+        .registry
+        .get(wf.0)
+        .ok_or_else(AppError::not_found)
+}
+
+/// A filing's or a step's answer: the case now, or the answer stored for the key.
+fn respond(
+    state: &AppState,
+    wf: &WorkflowName,
+    outcome: Outcome,
+    actor: &Actor,
+    request: Request,
+) -> Result<HttpResponse, AppError> {
+    let stored = match outcome {
+        Outcome::Done(seen) => view::answer(workflow(state, wf)?, &seen, actor, request),
+        Outcome::Replayed(stored) => stored,
+    };
+    Ok(send(stored))
+}
+
+fn send(answer: Stored) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(answer.status)
         .unwrap_or(actix_web::http::StatusCode::OK);
     let mut resp = HttpResponse::build(status);
-    if let Some(v) = reply.version {
+    if let Some(v) = answer.version() {
         resp.insert_header((header::ETAG, format!("\"{v}\"")));
     }
-    if let Some(loc) = reply.location {
+    if let Some(loc) = answer.location {
         resp.insert_header((header::LOCATION, loc));
     }
     resp.insert_header((header::CACHE_CONTROL, "no-store"));
-    resp.json(reply.body)
+    resp.json(answer.body)
 }
 
 #[tracing::instrument(skip_all, fields(workflow = wf.0))]
@@ -48,8 +78,11 @@ pub async fn create_case(
     let idem_key = idempotency_key(&req)?;
     let body = json_object(payload, state.settings.server.body_limit_bytes).await?;
     let idem = idem_key.map(|k| Idempotency::new(k, "POST", req.path(), &body));
-    let reply = state.engine.file_case(wf.0, caller.0, body, idem).await?;
-    Ok(respond(reply))
+    let outcome = state
+        .engine
+        .file_case(wf.0, caller.0.clone(), body, idem)
+        .await?;
+    respond(&state, &wf, outcome, &caller.0, Request::File)
 }
 
 #[tracing::instrument(skip_all, fields(workflow = wf.0, case.id = %path))]
@@ -59,11 +92,15 @@ pub async fn get_case(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let reply = state
+    let seen = state
         .engine
-        .get_case(wf.0, path.into_inner(), caller.0)
+        .get_case(wf.0, path.into_inner(), caller.0.clone())
         .await?;
-    Ok(respond(reply))
+    let body = CaseBody::of(workflow(&state, &wf)?, &seen, &caller.0);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, format!("\"{}\"", seen.case.version)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body))
 }
 
 #[tracing::instrument(skip_all, fields(workflow = wf.0, case.id = %path))]
@@ -79,11 +116,18 @@ pub async fn apply_transition(
     let idem_key = idempotency_key(&req)?;
     let body = json_object(payload, state.settings.server.body_limit_bytes).await?;
     let idem = idem_key.map(|k| Idempotency::new(k, "POST", req.path(), &body));
-    let reply = state
+    let outcome = state
         .engine
-        .apply(wf.0, path.into_inner(), caller.0, body, expected, idem)
+        .apply(
+            wf.0,
+            path.into_inner(),
+            caller.0.clone(),
+            body,
+            expected,
+            idem,
+        )
         .await?;
-    Ok(respond(reply))
+    respond(&state, &wf, outcome, &caller.0, Request::Apply)
 }
 
 #[tracing::instrument(skip_all, fields(workflow = wf.0, case.id = %path))]
@@ -93,13 +137,14 @@ pub async fn list_transitions(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let items = state
+    let timeline = state
         .engine
-        .timeline(wf.0, path.into_inner(), caller.0)
+        .timeline(wf.0, path.into_inner(), caller.0.clone())
         .await?;
+    let body = TimelineBody::of(workflow(&state, &wf)?, &timeline, &caller.0);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "items": items })))
+        .json(body))
 }
 
 pub fn encode_cursor(at: DateTime<Utc>, id: &str) -> String {
@@ -200,12 +245,8 @@ pub async fn list_cases(
     wf: web::Data<WorkflowName>,
     caller: Caller,
 ) -> Result<HttpResponse, AppError> {
-    let def = state
-        .engine
-        .registry
-        .get(wf.0)
-        .ok_or_else(AppError::not_found)?
-        .def();
+    let w = workflow(&state, &wf)?;
+    let def = w.def();
     let filter = list_filter(&req, wf.0, def.states)?;
     if let (Some(from), Some(to)) = (filter.created_from, filter.created_to)
         && from >= to
@@ -215,8 +256,12 @@ pub async fn list_cases(
             "must be after created_from",
         ));
     }
-    let (items, last) = state.engine.list_cases(filter, caller.0).await?;
+    let (seen, last) = state.engine.list_cases(filter, caller.0.clone()).await?;
     let next = last.map(|(at, id)| encode_cursor(at, &id));
+    let items: Vec<CaseBody> = seen
+        .iter()
+        .map(|s: &Seen| CaseBody::of(w, s, &caller.0))
+        .collect();
     if super::ledger::wants_csv(&req) {
         // The same page, as a spreadsheet; `Link` carries the next page's cursor.
         let headers = [
@@ -234,17 +279,17 @@ pub async fn list_cases(
         ];
         let rows = items.iter().map(|i| {
             vec![
-                i["id"].clone(),
-                i["number"].clone(),
-                i["state"].clone(),
-                i["subject"]["id"].clone(),
-                i["subject"]["name"].clone(),
-                i["subject"]["org"].clone(),
-                i["subject"]["position"].clone(),
-                i["title"].clone(),
-                i["overdue"].clone(),
-                i["created_at"].clone(),
-                i["updated_at"].clone(),
+                json!(i.id),
+                json!(i.number),
+                json!(i.state),
+                json!(i.subject.id),
+                json!(i.subject.name),
+                json!(i.subject.org),
+                json!(i.subject.position),
+                json!(i.title),
+                json!(i.overdue),
+                json!(crate::time::rfc3339(i.created_at)),
+                json!(crate::time::rfc3339(i.updated_at)),
             ]
         });
         let mut resp =
@@ -258,7 +303,10 @@ pub async fn list_cases(
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "items": items, "next_cursor": next })))
+        .json(Page {
+            items,
+            next_cursor: next,
+        }))
 }
 
 #[cfg(test)]
