@@ -1,27 +1,17 @@
-//! A workflow's table rendered for people and clients: JSON, Markdown, Mermaid. All from
+//! A workflow's table rendered for people and clients: Markdown, Mermaid (and the parts of
+//! `GET /api/v1/workflows/{name}` that are not the table itself). All from
 //! the same `WorkflowDef` that drives `available_events` and that the machine is tested
 //! against, so the documents cannot drift from the code.
 
-use serde_json::{Value, json};
-
 use super::workflow::{Party, SAME, WorkflowDef};
 
-fn who(parties: &[Party]) -> Vec<String> {
+/// The parties' labels (`applicant`, `assigned_investigator`, `system`…).
+pub fn who(parties: &[Party]) -> Vec<String> {
     parties.iter().map(|p| p.label()).collect()
 }
 
-pub fn to_json(def: &WorkflowDef, catalogues: Value) -> Value {
-    let events: Vec<Value> = def
-        .events()
-        .into_iter()
-        .map(|e| json!({"name": e, "who": who(def.parties(e)), "timer": def.is_timer_event(e)}))
-        .collect();
-    let transitions: Vec<Value> = def
-        .rows
-        .iter()
-        .map(|r| json!({"from": r.from, "event": r.event, "to": r.to, "who": who(r.parties), "carries": r.carries}))
-        .collect();
-    // Every party that acts in this workflow, from the same rows.
+/// Every party that acts in the workflow, in the order the table first names them.
+pub fn roles(def: &WorkflowDef) -> Vec<String> {
     let mut roles: Vec<String> = Vec::new();
     for party in def
         .create_parties
@@ -33,21 +23,7 @@ pub fn to_json(def: &WorkflowDef, catalogues: Value) -> Value {
             roles.push(label);
         }
     }
-    let mut v = json!({
-        "name": def.name,
-        "roles": roles,
-        "title": def.title,
-        "initial": def.initial,
-        "states": def.states,
-        "terminal": def.terminal,
-        "create": {"who": who(def.create_parties), "to": def.initial},
-        "events": events,
-        "transitions": transitions,
-    });
-    if let (Value::Object(obj), Value::Object(cat)) = (&mut v, catalogues) {
-        obj.extend(cat);
-    }
-    v
+    roles
 }
 
 /// `stateDiagram-v2` text.

@@ -1,8 +1,8 @@
 //! `PUT /api/v1/directory/{person_id}`: an admin registers a person.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::body::json_object;
@@ -24,6 +24,16 @@ pub struct PersonBody {
     #[schema(min_items = 1)]
     roles: Vec<Role>,
     org: OrgPath,
+}
+
+/// A person as the directory now has them.
+#[derive(Serialize, ToSchema)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub roles: Vec<crate::domain::Role>,
+    pub org: String,
 }
 
 #[tracing::instrument(skip_all, fields(person.id = %path))]
@@ -86,8 +96,11 @@ pub async fn put_person(
         .db
         .write(move |conn| repo::people::upsert(conn, &row).map_err(DbError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "id": person.id, "name": person.name, "email": person.email,
-        "roles": person.roles, "org": person.org,
-    })))
+    Ok(HttpResponse::Ok().json(Person {
+        id: person.id,
+        name: person.name,
+        email: person.email,
+        roles: person.roles,
+        org: person.org.as_str().to_string(),
+    }))
 }

@@ -2,15 +2,63 @@
 //! applied), with the mail backlog and its age.
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::db::{DbError, migrations, repo};
 
 type Pending = Result<usize, DbError>;
 
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+#[derive(Default, Serialize, ToSchema)]
+pub struct OutboxBacklog {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<i64>,
+    /// Null when nothing waits; left out when the backlog could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    pub oldest_age_seconds: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `ready` with the mail backlog, or `not_ready` (503) with what is wrong.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: String,
+    pub database: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations_pending: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<OutboxBacklog>,
+}
+impl Readiness {
+    fn new(
+        status: &str,
+        database: &str,
+        migrations_pending: Option<i64>,
+        outbox: Option<OutboxBacklog>,
+    ) -> Readiness {
+        Readiness {
+            status: status.into(),
+            database: database.into(),
+            migrations_pending,
+            outbox,
+        }
+    }
+}
+
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
@@ -26,23 +74,33 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 .await;
             let now = state.engine.clock.now().naive_utc();
             let outbox = match backlog {
-                Ok((waiting, oldest, dead)) => json!({
-                    "waiting": waiting,
-                    "oldest_age_seconds": oldest.map(|t| (now - t).num_seconds().max(0)),
-                    "dead": dead,
-                }),
-                Err(e) => json!({"error": e.to_string()}),
+                Ok((waiting, oldest, dead)) => OutboxBacklog {
+                    waiting: Some(waiting),
+                    oldest_age_seconds: Some(oldest.map(|t| (now - t).num_seconds().max(0))),
+                    dead: Some(dead),
+                    error: None,
+                },
+                Err(e) => OutboxBacklog {
+                    error: Some(e.to_string()),
+                    ..OutboxBacklog::default()
+                },
             };
-            HttpResponse::Ok().json(json!({
-                "status": "ready", "database": "ok", "migrations_pending": 0, "outbox": outbox,
-            }))
+            HttpResponse::Ok().json(Readiness::new("ready", "ok", Some(0), Some(outbox)))
         }
-        Ok(n) => HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "not_ready", "database": "ok", "migrations_pending": n})),
+        Ok(n) => HttpResponse::ServiceUnavailable().json(Readiness::new(
+            "not_ready",
+            "ok",
+            Some(n as i64),
+            None,
+        )),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "not_ready", "database": "unreachable"}))
+            HttpResponse::ServiceUnavailable().json(Readiness::new(
+                "not_ready",
+                "unreachable",
+                None,
+                None,
+            ))
         }
     }
 }

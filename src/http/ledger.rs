@@ -9,47 +9,110 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDate;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::{AppState, query};
 use crate::auth::Caller;
 use crate::db::models::CaseRow;
 use crate::db::{DbError, repo};
-use crate::domain::workflow::Workflow;
+use crate::domain::workflow::{Labelled, TalkSummary, Workflow};
 use crate::error::AppError;
 
+#[derive(Serialize, ToSchema)]
+pub struct LedgerSubject {
+    pub id: String,
+    pub name: String,
+    pub org: String,
+    pub position: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerRectification {
+    pub state: Option<String>,
+    pub due_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerCase {
+    pub case_id: String,
+    pub number: String,
+    pub title: String,
+    pub state: String,
+    pub outcome: Option<String>,
+    pub decided_at: Option<String>,
+    pub influence_period_months: Option<i64>,
+    pub influence_ends_on: Option<NaiveDate>,
+    pub influence_active: bool,
+    pub rectification: Option<LedgerRectification>,
+    pub rectification_open: bool,
+    /// `lighter` (从轻) or `reduced` (减轻).
+    pub degree: Option<String>,
+    pub sanction: Option<Labelled>,
+    pub promotion_bar_ends_on: Option<NaiveDate>,
+    /// What an exoneration leaves unaffected.
+    pub effects: Vec<Labelled>,
+    pub talk: Option<TalkSummary>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerEntry {
+    pub subject: LedgerSubject,
+    /// The latest end of an active influence period (影响期).
+    pub influence_until: Option<NaiveDate>,
+    pub open_rectifications: i64,
+    pub cases: Vec<LedgerCase>,
+}
+
+/// 台账: the exoneration cases of each cadre of the org subtree, a page of cadres.
+#[derive(Serialize, ToSchema)]
+pub struct Ledger {
+    pub org: String,
+    pub as_of: NaiveDate,
+    pub items: Vec<LedgerEntry>,
+    /// The next page's `cursor`; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
 /// One ledger line: a case of a cadre.
-fn line(wf: &dyn Workflow, row: &CaseRow, today: chrono::NaiveDate) -> Result<Value, AppError> {
+fn line(wf: &dyn Workflow, row: &CaseRow, today: NaiveDate) -> Result<LedgerCase, AppError> {
     let case = row.clone().into_case().map_err(AppError::internal)?;
     let effect = wf.outcome(&case);
     let r = &case.records;
     let decision = r.get("decision").filter(|d| d.is_object());
     let ends = effect.influence_ends_on;
     let rect = r.get("rectification").filter(|x| x.is_object());
-    let rect_open = rect.is_some_and(|x| {
+    let text = |v: &Value, key: &str| v[key].as_str().map(str::to_string);
+    let rectification = rect.map(|x| LedgerRectification {
+        state: text(x, "state"),
+        due_at: text(x, "due_at"),
+    });
+    let rectification_open = rectification.as_ref().is_some_and(|x| {
         matches!(
-            x["state"].as_str(),
+            x.state.as_deref(),
             Some("ordered" | "submitted" | "overdue")
         )
     });
-    Ok(json!({
-        "case_id": case.id,
-        "number": wf.def().case_number(&case.id),
-        "title": case.title,
-        "state": case.state,
-        "outcome": effect.outcome,
-        "decided_at": decision.map(|d| d["at"].clone()),
-        "influence_period_months": decision.map(|d| d["influence_period_months"].clone()),
-        "influence_ends_on": ends,
-        "influence_active": ends.is_some_and(|e| e > today),
-        "degree": effect.degree,
-        "sanction": effect.sanction,
-        "promotion_bar_ends_on": effect.promotion_bar_ends_on,
-        "effects": effect.effects,
-        "talk": effect.talk,
-        "rectification": rect.map(|x| json!({"state": x["state"], "due_at": x["due_at"]})),
-        "rectification_open": rect_open,
-    }))
+    Ok(LedgerCase {
+        number: wf.def().case_number(&case.id),
+        case_id: case.id,
+        title: case.title,
+        state: case.state,
+        outcome: effect.outcome,
+        decided_at: decision.and_then(|d| text(d, "at")),
+        influence_period_months: decision.and_then(|d| d["influence_period_months"].as_i64()),
+        influence_ends_on: ends,
+        influence_active: ends.is_some_and(|e| e > today),
+        rectification,
+        rectification_open,
+        degree: effect.degree,
+        sanction: effect.sanction,
+        promotion_bar_ends_on: effect.promotion_bar_ends_on,
+        effects: effect.effects,
+        talk: effect.talk,
+    })
 }
 
 fn csv_field(v: &Value) -> String {
@@ -128,15 +191,20 @@ const CSV_BATCH: i64 = 200;
 fn cadres(
     wf: &dyn Workflow,
     rows: &[CaseRow],
-    today: chrono::NaiveDate,
-) -> Result<Vec<(Value, Vec<Value>)>, AppError> {
-    let mut out: Vec<(Value, Vec<Value>)> = Vec::new();
+    today: NaiveDate,
+) -> Result<Vec<(LedgerSubject, Vec<LedgerCase>)>, AppError> {
+    let mut out: Vec<(LedgerSubject, Vec<LedgerCase>)> = Vec::new();
     for row in rows {
-        let same = out.last().is_some_and(|(s, _)| {
-            s["id"] == row.subject_id.as_str() && s["org"] == row.subject_org.as_str()
-        });
+        let same = out
+            .last()
+            .is_some_and(|(s, _)| s.id == row.subject_id && s.org == row.subject_org);
         if !same {
-            let subject = json!({"id": row.subject_id, "name": row.subject_name, "org": row.subject_org, "position": row.subject_position});
+            let subject = LedgerSubject {
+                id: row.subject_id.clone(),
+                name: row.subject_name.clone(),
+                org: row.subject_org.clone(),
+                position: row.subject_position.clone(),
+            };
             out.push((subject, Vec::new()));
         }
         if let Some((_, lines)) = out.last_mut() {
@@ -149,47 +217,41 @@ fn cadres(
 /// One CSV row per case line.
 fn csv_rows<'a>(
     wf: &'a dyn Workflow,
-    cadres: &'a [(Value, Vec<Value>)],
+    cadres: &'a [(LedgerSubject, Vec<LedgerCase>)],
 ) -> impl Iterator<Item = Vec<Value>> + 'a {
     cadres.iter().flat_map(move |(s, cases)| {
         cases.iter().map(move |c| {
+            let rect = c.rectification.as_ref();
             vec![
-                s["id"].clone(),
-                s["name"].clone(),
-                s["org"].clone(),
-                s["position"].clone(),
-                c["number"].clone(),
-                c["title"].clone(),
-                json!(format!(
-                    "{} {}",
-                    wf.def().state_zh(c["state"].as_str().unwrap_or_default()),
-                    c["state"].as_str().unwrap_or_default()
-                )),
-                c["outcome"].clone(),
-                c["decided_at"].clone(),
-                c["influence_period_months"].clone(),
-                c["influence_ends_on"].clone(),
-                json!(if c["influence_active"] == true {
+                json!(s.id),
+                json!(s.name),
+                json!(s.org),
+                json!(s.position),
+                json!(c.number),
+                json!(c.title),
+                json!(format!("{} {}", wf.def().state_zh(&c.state), c.state)),
+                json!(c.outcome),
+                json!(c.decided_at),
+                json!(c.influence_period_months),
+                json!(c.influence_ends_on),
+                json!(if c.influence_active {
                     "是 yes"
                 } else {
                     "否 no"
                 }),
-                c["rectification"]["state"].clone(),
-                c["rectification"]["due_at"].clone(),
-                c["degree"].clone(),
-                c["sanction"]["code"].clone(),
-                c["promotion_bar_ends_on"].clone(),
+                json!(rect.and_then(|r| r.state.as_deref())),
+                json!(rect.and_then(|r| r.due_at.as_deref())),
+                json!(c.degree),
+                json!(c.sanction.as_ref().map(|l| &l.code)),
+                json!(c.promotion_bar_ends_on),
                 json!(
-                    c["effects"]
-                        .as_array()
-                        .map(|e| e
-                            .iter()
-                            .filter_map(|x| x["text"].as_str())
-                            .collect::<Vec<_>>()
-                            .join("；"))
-                        .unwrap_or_default()
+                    c.effects
+                        .iter()
+                        .map(|x| x.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join("；")
                 ),
-                c["talk"]["state"].clone(),
+                json!(c.talk.as_ref().map(|t| &t.state)),
             ]
         })
     })
@@ -275,21 +337,27 @@ pub async fn get_ledger(
     let wf = registry
         .get("exoneration")
         .ok_or_else(AppError::not_found)?;
-    let items: Vec<Value> = cadres(wf, &rows, today)?
+    let items = cadres(wf, &rows, today)?
         .into_iter()
-        .map(|(subject, cases)| {
-            let until = cases
+        .map(|(subject, cases)| LedgerEntry {
+            subject,
+            influence_until: cases
                 .iter()
-                .filter(|c| c["influence_active"] == true)
-                .filter_map(|c| c["influence_ends_on"].as_str().map(str::to_string))
-                .max();
-            let open = cases.iter().filter(|c| c["rectification_open"] == true).count();
-            json!({"subject": subject, "influence_until": until, "open_rectifications": open, "cases": cases})
+                .filter(|c| c.influence_active)
+                .filter_map(|c| c.influence_ends_on)
+                .max(),
+            open_rectifications: cases.iter().filter(|c| c.rectification_open).count() as i64,
+            cases,
         })
         .collect();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({"org": org, "as_of": today, "items": items, "next_cursor": next.as_ref().map(encode_cursor)})))
+        .json(Ledger {
+            org: org.as_str().to_string(),
+            as_of: today,
+            items,
+            next_cursor: next.as_ref().map(encode_cursor),
+        }))
 }
 
 /// The whole ledger as CSV (UTF-8 with a BOM), `CSV_BATCH` cadres at a time: its memory
@@ -300,7 +368,7 @@ fn csv_stream(
     registry: crate::domain::registry::Registry,
     org: String,
     after: Option<repo::ledger::After>,
-    today: chrono::NaiveDate,
+    today: NaiveDate,
 ) -> HttpResponse {
     enum Next {
         From(Option<repo::ledger::After>),

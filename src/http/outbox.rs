@@ -1,7 +1,9 @@
 //! Operations on the outbox: admins list rows by state and send dead ones again.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::auth::Caller;
@@ -9,7 +11,6 @@ use crate::db::models::OutboxRow;
 use crate::db::{DbError, repo};
 use crate::domain::{Actor, OrgPath, Role};
 use crate::error::{AppError, ErrorKind};
-use crate::time::rfc3339;
 
 pub const STATES: [&str; 4] = ["pending", "sending", "sent", "dead"];
 
@@ -24,23 +25,52 @@ fn admin(caller: Caller) -> Result<Actor, AppError> {
     }
 }
 
-fn row_json(r: &OutboxRow) -> serde_json::Value {
-    json!({
-        "id": r.id,
-        "case_id": r.case_id,
-        "seq": r.seq,
-        "relation": r.relation,
-        "recipient_email": r.recipient_email,
-        "template": r.template,
-        "subject": r.subject,
-        "message_id": r.message_id,
-        "state": r.state,
-        "attempts": r.attempts,
-        "last_error": r.last_error,
-        "next_attempt_at": rfc3339(r.next_attempt_at.and_utc()),
-        "created_at": rfc3339(r.created_at.and_utc()),
-        "sent_at": r.sent_at.map(|t| rfc3339(t.and_utc())),
-    })
+/// A mail in the transactional outbox.
+#[derive(Serialize, ToSchema)]
+pub struct OutboxItem {
+    pub id: String,
+    pub case_id: String,
+    pub seq: i64,
+    pub relation: String,
+    pub recipient_email: String,
+    pub template: String,
+    pub subject: String,
+    pub message_id: String,
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    #[serde(serialize_with = "crate::time::wire")]
+    pub next_attempt_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::wire")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::wire_opt")]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxItem {
+    fn of(r: &OutboxRow) -> OutboxItem {
+        OutboxItem {
+            id: r.id.clone(),
+            case_id: r.case_id.clone(),
+            seq: r.seq,
+            relation: r.relation.clone(),
+            recipient_email: r.recipient_email.clone(),
+            template: r.template.clone(),
+            subject: r.subject.clone(),
+            message_id: r.message_id.clone(),
+            state: r.state.clone(),
+            attempts: r.attempts,
+            last_error: r.last_error.clone(),
+            next_attempt_at: r.next_attempt_at.and_utc(),
+            created_at: r.created_at.and_utc(),
+            sent_at: r.sent_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxList {
+    pub items: Vec<OutboxItem>,
 }
 
 /// `GET /api/v1/outbox?state=dead`: rows of cases in the admin's jurisdiction.
@@ -83,7 +113,9 @@ pub async fn list_outbox(
         .db
         .read(move |c| Ok::<_, DbError>(repo::outbox::list_by_state(c, &wanted, &org, limit)?))
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": rows.iter().map(row_json).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok().json(OutboxList {
+        items: rows.iter().map(OutboxItem::of).collect(),
+    }))
 }
 
 /// `POST /api/v1/outbox/{id}/retry`: a dead row is queued again (attempts start over).
@@ -118,5 +150,5 @@ pub async fn retry_outbox(
             repo::outbox::find_by_id(c, &id)?.ok_or_else(AppError::not_found)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(row_json(&row)))
+    Ok(HttpResponse::Ok().json(OutboxItem::of(&row)))
 }

@@ -3,7 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::{AppError, ErrorKind};
 
@@ -25,16 +26,22 @@ impl ResponseError for AppError {
             }
             _ => {}
         }
-        let mut body = json!({
-            "type": format!("urn:rongcuo:problem:{}", self.kind.code()),
-            "title": self.kind.title(),
-            "status": self.kind.status(),
-            "detail": self.detail,
-            "code": self.kind.code(),
-        });
-        if !self.errors.is_empty() {
-            body["errors"] = json!(self.errors);
-        }
+        let body = Problem {
+            kind: format!("urn:rongcuo:problem:{}", self.kind.code()),
+            title: self.kind.title().to_string(),
+            status: self.kind.status(),
+            detail: self.detail.clone(),
+            code: self.kind.code().to_string(),
+            errors: (!self.errors.is_empty()).then(|| {
+                self.errors
+                    .iter()
+                    .map(|e| FieldProblem {
+                        field: e.field.clone(),
+                        message: e.message.clone(),
+                    })
+                    .collect()
+            }),
+        };
         let mut resp = HttpResponse::build(self.status_code());
         resp.insert_header((
             header::CONTENT_TYPE,
@@ -60,11 +67,34 @@ impl ResponseError for AppError {
             }
             _ => {}
         }
-        resp.body(body.to_string())
+        resp.body(serde_json::to_string(&body).unwrap_or_default())
     }
 }
 
 /// The answer for paths no route serves.
 pub async fn not_found() -> HttpResponse {
     AppError::new(ErrorKind::NotFound, "no such resource").error_response()
+}
+
+/// An error body (RFC 9457) with the stable `code` of docs/API.md.
+#[derive(Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:rongcuo:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// One of the codes of docs/API.md's error table.
+    pub code: String,
+    /// For `validation_failed`: each offending field with what is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldProblem>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// The field's path, such as `rectification.due_at`.
+    pub field: String,
+    pub message: String,
 }

@@ -1,11 +1,11 @@
 //! The OpenAPI 3.1 document's parts: [`Doc`] collects the schemas of the types the
 //! workflows parse their bodies into and the handlers answer with, `ops` describes each
-//! operation of the route table, `wire` holds the response shapes. The document itself is
+//! operation of the route table. The response shapes are the handlers' own body types,
+//! beside each handler (`http::cases::view`, `http::ledger`…). The document itself is
 //! assembled from the route table in `http::docs`, served at `/openapi.json`, browsed at
 //! `/docs`; the API tests validate real responses against it.
 
 pub mod ops;
-pub mod wire;
 
 use std::collections::BTreeMap;
 
@@ -19,10 +19,10 @@ use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
-use self::wire::*;
 use crate::domain::registry::Registry;
 use crate::error::ErrorKind;
 use crate::http::cases::view::CaseBody;
+use crate::http::problem::Problem;
 
 const PROBLEM_JSON: &str = "application/problem+json";
 const JSON: &str = "application/json";

@@ -6,8 +6,12 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Content, Required, ResponseBuilder};
 
-use super::wire::*;
 use super::*;
+use crate::http::directory::Person;
+use crate::http::health::{Health, Readiness};
+use crate::http::ledger::Ledger;
+use crate::http::outbox::{OutboxItem, OutboxList};
+use crate::http::workflows::{WorkflowDescription, WorkflowList};
 use ErrorKind::*;
 
 /// What any body-carrying request may meet.
