@@ -89,7 +89,7 @@ fn the_catalogue_file_loads_with_sanming_and_the_general_rule() {
 }
 
 #[test]
-fn api_md_names_every_path_and_every_error_code() {
+fn api_md_names_every_path_error_code_event_and_field() {
     let api = read("docs/API.md");
     let settings = rongcuo::settings::Workflows {
         dir: format!("{}/workflows", env!("CARGO_MANIFEST_DIR")),
@@ -110,5 +110,42 @@ fn api_md_names_every_path_and_every_error_code() {
     for kind in rongcuo::error::ErrorKind::ALL {
         let row = format!("| {} | `{}` |", kind.status(), kind.code());
         assert!(api.contains(&row), "docs/API.md's error table lacks {row}");
+    }
+    // Every event a client may send, each with a row naming each of its fields, and each
+    // filing's fields, as the workflows parse them.
+    let fields = |schema: &serde_json::Value| -> Vec<String> {
+        schema["properties"]
+            .as_object()
+            .map(|p| p.keys().filter(|k| *k != "event").cloned().collect())
+            .unwrap_or_default()
+    };
+    for wf in registry.all() {
+        let spec = wf.api();
+        for (event, schema) in &spec.events {
+            let prefix = format!("| `{event}` | ");
+            let row = api
+                .lines()
+                .find(|l| l.starts_with(&prefix))
+                .unwrap_or_else(|| panic!("docs/API.md has no row for `{event}`"));
+            for field in fields(&serde_json::to_value(schema).unwrap()) {
+                assert!(
+                    row.contains(&format!("`{field}`")),
+                    "docs/API.md's row for `{event}` lacks `{field}`"
+                );
+            }
+        }
+        let filing = serde_json::to_value(&spec.filing.1).unwrap();
+        let line = api.lines().find(|l| {
+            l.starts_with("Filing: ")
+                && fields(&filing)
+                    .iter()
+                    .all(|f| l.contains(&format!("`{f}`")))
+        });
+        assert!(
+            line.is_some(),
+            "docs/API.md names no filing of {} with all of {:?}",
+            wf.def().name,
+            fields(&filing)
+        );
     }
 }
