@@ -168,9 +168,11 @@ impl Application {
                     cors(&origins),
                 ))
                 .wrap(actix_web::middleware::from_fn(
-                    crate::http::health::limit_headers,
+                    crate::http::middleware::limit_headers,
                 ))
-                .wrap(actix_web::middleware::from_fn(crate::http::health::track))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::http::middleware::track,
+                ))
                 .wrap(TracingLogger::<crate::http::span::RequestSpan>::new())
                 .app_data(data.clone())
                 .configure(|cfg| routes::configure(cfg, &registry))

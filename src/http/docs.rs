@@ -1,11 +1,9 @@
-//! `/openapi.json`, assembled from the route table (each operation described by
-//! `openapi::ops`), and the interactive documentation at `/docs`: Swagger UI's files are
-//! compiled into the binary (no CDN, no download at build time).
+//! The document `/openapi.json` serves, assembled from the route table (each operation
+//! described by `openapi::ops`); `http::swagger` serves it and the interactive
+//! documentation.
 
 use std::sync::Arc;
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, web};
 use utoipa_swagger_ui::Config;
 
 use serde_json::json;
@@ -16,11 +14,10 @@ use utoipa::openapi::{
     Tag,
 };
 
-use super::AppState;
 use super::openapi::{BEARER, Doc};
 use super::routes::{Endpoint, endpoints};
 use crate::domain::registry::Registry;
-use crate::error::{AppError, ErrorKind};
+use crate::error::ErrorKind;
 
 /// The document, serialised once at start.
 pub struct ApiDocs {
@@ -39,38 +36,10 @@ impl ApiDocs {
     pub fn json(&self) -> &str {
         &self.json
     }
-}
 
-pub async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(state.docs.json.clone())
-}
-
-pub async fn docs_root() -> HttpResponse {
-    HttpResponse::PermanentRedirect()
-        .insert_header((header::LOCATION, "/docs/"))
-        .finish()
-}
-
-pub async fn docs_file(
-    state: web::Data<AppState>,
-    file: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let file = file.into_inner();
-    match utoipa_swagger_ui::serve(&file, state.docs.ui.clone()) {
-        Ok(Some(f)) => {
-            let mut resp = HttpResponse::Ok();
-            if f.gzpipped {
-                resp.insert_header((header::CONTENT_ENCODING, "gzip"));
-            }
-            Ok(resp
-                .content_type(f.content_type)
-                .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-                .body(f.bytes.into_owned()))
-        }
-        Ok(None) => Err(AppError::not_found()),
-        Err(e) => Err(AppError::internal(format!("swagger ui: {e}"))),
+    /// Swagger UI's settings.
+    pub fn ui(&self) -> Arc<Config<'static>> {
+        self.ui.clone()
     }
 }
 

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod extract;
 pub mod health;
 pub mod ledger;
+pub mod middleware;
 pub mod openapi;
 pub mod outbox;
 pub mod problem;
@@ -15,6 +16,7 @@ pub mod query;
 pub mod routes;
 pub mod span;
 pub mod statistics;
+pub mod swagger;
 pub mod workflows;
 
 use std::sync::Arc;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::cases::{self, WorkflowName};
 use super::openapi::{Doc, ops};
-use super::{cadres, directory, docs, health, ledger, outbox, statistics, workflows};
+use super::{cadres, directory, health, ledger, outbox, statistics, swagger, workflows};
 use crate::domain::registry::Registry;
 use crate::error::{AppError, ErrorKind};
 
@@ -93,7 +93,7 @@ pub fn endpoints(registry: &Registry) -> Vec<Endpoint> {
             "/openapi.json",
             vec![handler(
                 Method::GET,
-                web::get().to(docs::openapi_json),
+                web::get().to(swagger::openapi_json),
                 ops::openapi_json,
             )],
         ),
@@ -101,7 +101,7 @@ pub fn endpoints(registry: &Registry) -> Vec<Endpoint> {
             "/docs",
             vec![handler(
                 Method::GET,
-                web::get().to(docs::docs_root),
+                web::get().to(swagger::docs_root),
                 ops::docs,
             )],
         ),
@@ -109,7 +109,7 @@ pub fn endpoints(registry: &Registry) -> Vec<Endpoint> {
             "/docs/{file:.*}",
             vec![handler(
                 Method::GET,
-                web::get().to(docs::docs_file),
+                web::get().to(swagger::docs_file),
                 ops::docs_file,
             )],
         ),
