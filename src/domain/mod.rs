@@ -1,8 +1,10 @@
 //! The domain: workflows, their machines and records. Knows nothing of actix or diesel.
 
+pub mod access;
 pub mod calendar;
 pub mod clarification;
 pub mod common;
+pub mod def;
 pub mod describe;
 pub mod exoneration;
 pub mod org;

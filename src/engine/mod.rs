@@ -20,8 +20,9 @@ use crate::audit::GENESIS;
 use crate::clock::Clock;
 use crate::db::models::CaseRow;
 use crate::db::{Db, DbConnection};
+use crate::domain::access;
 use crate::domain::registry::Registry;
-use crate::domain::workflow::{self, Case, Workflow};
+use crate::domain::workflow::{Case, Workflow};
 use crate::domain::{Actor, Refusal};
 use crate::error::{AppError, ErrorKind};
 use crate::notify;
@@ -177,7 +178,7 @@ impl Engine {
                 wf.search_text(&case),
             ));
             let seen = Seen {
-                available: workflow::available_events(wf, &actor, &case, now),
+                available: access::available_events(wf, &actor, &case, now),
                 case,
             };
             engine.remember(wf, &seen, &actor, Request::File, &idem, now, &mut writes)?;
@@ -240,7 +241,7 @@ impl Engine {
                 )
                 .into());
             }
-            let role = workflow::authorize(def, event, &actor, &case)?;
+            let role = access::authorize(def, event, &actor, &case)?;
             if !def.allows(&case.state, event) {
                 return Err(Refusal::NotAllowed { state: case.state.clone(), event: event.to_string() }.into());
             }
@@ -278,7 +279,7 @@ impl Engine {
                     .push((CaseRow::from_case(&lc, &lc_head, target.tallies(&lc)), target.search_text(&lc)));
             }
             let seen = Seen {
-                available: workflow::available_events(wf, &actor, &next, now),
+                available: access::available_events(wf, &actor, &next, now),
                 case: next,
             };
             engine.remember(wf, &seen, &actor, Request::Apply, &idem, now, &mut writes)?;

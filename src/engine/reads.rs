@@ -7,7 +7,8 @@ use super::{Engine, Seen};
 use crate::db::models::{CaseRow, OutboxRow, PersonRow, TimerRow, TransitionRow};
 use crate::db::repo::cases::{ListFilter, Visibility};
 use crate::db::{DbConnection, repo};
-use crate::domain::workflow::{self, Case, DirectoryEntry, Lookup};
+use crate::domain::access;
+use crate::domain::workflow::{Case, DirectoryEntry, Lookup};
 use crate::domain::{Actor, Role};
 use crate::error::AppError;
 
@@ -84,7 +85,7 @@ fn visible_case(
         }
         None => return Err(AppError::not_found()),
     };
-    if !workflow::can_see(actor, &case) {
+    if !access::can_see(actor, &case) {
         return Err(AppError::not_found());
     }
     Ok((case, head))
@@ -104,7 +105,7 @@ impl Engine {
             .read(move |conn| {
                 let (case, _) = load_case(conn, name, &case_id, &actor)?;
                 let wf = engine.workflow(name)?;
-                let available = workflow::available_events(wf, &actor, &case, engine.clock.now());
+                let available = access::available_events(wf, &actor, &case, engine.clock.now());
                 Ok(Seen { case, available })
             })
             .await
@@ -135,7 +136,7 @@ impl Engine {
                 let mut last = None;
                 for row in rows.into_iter().take(limit as usize) {
                     let case = row.into_case().map_err(AppError::internal)?;
-                    let available = workflow::available_events(wf, &actor, &case, now);
+                    let available = access::available_events(wf, &actor, &case, now);
                     last = Some((case.created_at, case.id.clone()));
                     items.push(Seen { case, available });
                 }

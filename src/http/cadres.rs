@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 use super::AppState;
 use crate::auth::Caller;
 use crate::db::repo;
-use crate::domain::workflow::{CaseOutcome, can_see};
+use crate::domain::access::can_see;
+use crate::domain::workflow::CaseOutcome;
 use crate::error::AppError;
 
 /// The newest cases a record shows: a cadre has a handful; this bounds what one request

@@ -19,8 +19,9 @@ use self::render::Templates;
 use self::rules::{Rule, Rules};
 use crate::db::DbConnection;
 use crate::db::models::OutboxRow;
+use crate::domain::access::available_events;
 use crate::domain::registry::Registry;
-use crate::domain::workflow::{Case, TimerKind, Workflow, available_events};
+use crate::domain::workflow::{Case, TimerKind, Workflow};
 
 pub struct Notifier {
     rules: Rules,

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use super::recipients::Recipient;
 use super::rules::{Rule, Rules};
-use crate::domain::workflow::{Case, Workflow, available_events};
+use crate::domain::access::available_events;
+use crate::domain::workflow::{Case, Workflow};
 use crate::time;
 
 pub fn deadline_json(zh: &str, en: &str, at: DateTime<Utc>) -> Value {

@@ -4,7 +4,8 @@ use diesel::QueryResult;
 
 use super::rules::RecipientKind;
 use crate::db::{DbConnection, repo};
-use crate::domain::workflow::{Case, can_see};
+use crate::domain::access::can_see;
+use crate::domain::workflow::Case;
 use crate::domain::{Actor, OrgPath, Role};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

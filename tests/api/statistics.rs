@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use rongcuo::db::DbError;
 use rongcuo::db::models::CaseRow;
 use rongcuo::db::schema::{cases, transitions};
-use rongcuo::domain::{Actor, OrgPath, Role, workflow};
+use rongcuo::domain::{Actor, OrgPath, Role, access};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -135,7 +135,7 @@ async fn expected(
             .filter(|r| r.workflow == name)
             .filter(|r| rongcuo::domain::org::covers(org, &r.subject_org))
             .filter(|r| r.created_at >= from && r.created_at < to)
-            .filter(|r| workflow::can_see(&viewer, &CaseRow::clone(r).into_case().unwrap()))
+            .filter(|r| access::can_see(&viewer, &CaseRow::clone(r).into_case().unwrap()))
             .cloned()
             .collect();
         let stages: Vec<_> = all_stages

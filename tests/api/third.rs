@@ -10,9 +10,10 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use rongcuo::db::DbError;
 use rongcuo::db::repo;
+use rongcuo::domain::access::filing_subject;
 use rongcuo::domain::workflow::{
     Applicant, Case, Filing, Lookup, Party, Row, Step, TimerSpec, Workflow, WorkflowApi,
-    WorkflowDef, filing_subject, parse_payload,
+    WorkflowDef, parse_payload,
 };
 use rongcuo::domain::{Actor, Refusal, Role};
 use serde::{Deserialize, Serialize};
