@@ -4,6 +4,7 @@ pub mod cases;
 pub mod fixed;
 pub mod idempotency;
 pub mod ledger;
+pub mod list;
 pub mod outbox;
 pub mod people;
 pub mod statistics;
