@@ -1,6 +1,7 @@
 //! Configuration: `config/default.toml` (or its copy built into the binary), then the file
 //! named by `RONGCUO_CONFIG`, then environment variables. A bad value stops the start with
-//! a message naming the key.
+//! a message naming the key. Long because it is every key with its default and its check,
+//! and the tests of the layering; one place to look a key up.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,8 @@
 //! jurisdiction, the outcomes of their exoneration cases, sanctions, influence periods and
 //! promotion bars and when they end, effects, talks and open rectifications; a page of
 //! cadres at a time (`repo::ledger`). `Accept: text/csv` streams the whole ledger as CSV
-//! (UTF-8 with BOM), a batch of cadres at a time.
+//! (UTF-8 with BOM), a batch of cadres at a time. Its body types, the JSON page, the CSV
+//! columns and the stream are one concern, read together when a column changes.
 
 use actix_web::http::header;
 use actix_web::web::Bytes;

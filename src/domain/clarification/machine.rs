@@ -1,5 +1,6 @@
 //! Workflow B as a statig machine. Pure, like Workflow A's: handlers change the records in
-//! the context and nothing else.
+//! the context and nothing else. Long for the same reason as Workflow A's: statig wants
+//! the whole machine, every state with its handlers, in one `#[state_machine]` impl.
 
 use chrono::{DateTime, Utc};
 use statig::prelude::*;

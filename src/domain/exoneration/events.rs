@@ -1,4 +1,6 @@
 //! Events of Workflow A with their payloads, parsed once and validated (422 names the field).
+//! Long because it holds one body type per event, each with its checks; they
+//! are read together when an event's fields change.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

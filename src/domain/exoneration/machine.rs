@@ -1,6 +1,8 @@
 //! Workflow A as a statig machine. Pure: handlers read the event and change the records in
 //! the context; nothing here sends mail or touches the database. A restored machine
-//! re-runs no side effects because there are none.
+//! re-runs no side effects because there are none. Long because statig wants the whole
+//! machine in one `#[state_machine]` impl: every state with its handlers, and the decision
+//! rules (red lines, cited circumstances, overrides) those handlers check.
 
 use chrono::{DateTime, Duration, Months, Utc};
 use statig::prelude::*;

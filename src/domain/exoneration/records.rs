@@ -1,4 +1,6 @@
-//! The records an exoneration case accumulates, stored as JSON in `cases.data`.
+//! The records an exoneration case accumulates, stored as JSON in `cases.data`. Long
+//! because it is the whole record schema of the procedure (findings, decisions,
+//! rectification, appeal, talk…), one type per record; the document shows them as written.
 
 use std::collections::BTreeMap;
 

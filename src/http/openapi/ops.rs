@@ -1,4 +1,5 @@
-//! One function per operation of the route table.
+//! One function per operation of the route table: long because there are twenty-odd, each a
+//! few lines of parameters and responses; one is found by its route's name.
 
 use utoipa::PartialSchema;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
