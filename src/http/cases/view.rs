@@ -231,3 +231,23 @@ impl TimelineBody {
         TimelineBody { items }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `COMMON` names exactly the body's own fields: a record can never be written twice.
+    #[test]
+    fn common_names_every_field_of_the_body() {
+        let utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(schema)) =
+            <CaseBody as utoipa::PartialSchema>::schema()
+        else {
+            panic!("a case body is an object");
+        };
+        let mut fields: Vec<&str> = schema.properties.keys().map(String::as_str).collect();
+        let mut common = COMMON.to_vec();
+        fields.sort_unstable();
+        common.sort_unstable();
+        assert_eq!(fields, common);
+    }
+}
