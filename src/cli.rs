@@ -157,17 +157,30 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCod
             action: AuditAction::Verify,
         } => {
             let db = connect_and_migrate(&settings).await?;
-            let report = tokio::task::spawn_blocking(move || audit::verify_all(&db)).await??;
+            let sealer = crate::seal::Sealer::from_base64(&settings.security.reporter_key)
+                .map_err(|e| anyhow::anyhow!("configuration key `security.reporter_key`: {e}"))?;
+            let store = crate::files::Store {
+                db,
+                sealer: std::sync::Arc::new(sealer),
+            };
+            let report = tokio::task::spawn_blocking(move || audit::verify_everything(&store))
+                .await?
+                .map_err(|e| anyhow::anyhow!("{e}: {}", e.cause.clone().unwrap_or_default()))?;
             for b in &report.breaks {
                 println!("BROKEN {b}");
             }
+            for b in &report.bad_files {
+                println!("CHANGED {b}");
+            }
             println!(
-                "audit verify: {} cases, {} rows, {} broken chains",
+                "audit verify: {} cases, {} rows, {} broken chains; {} files, {} changed",
                 report.cases,
                 report.rows,
-                report.breaks.len()
+                report.breaks.len(),
+                report.files,
+                report.bad_files.len()
             );
-            Ok(if report.breaks.is_empty() {
+            Ok(if report.breaks.is_empty() && report.bad_files.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -175,7 +188,11 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCod
         }
         Command::Openapi => {
             let registry = registry(&settings)?;
-            println!("{}", crate::http::docs::ApiDocs::new(&registry).json());
+            println!(
+                "{}",
+                crate::http::docs::ApiDocs::new(&registry, &settings.attachments.media_types())
+                    .json()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Workflows {

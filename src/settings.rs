@@ -39,6 +39,15 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("RONGCUO_JWT_ISSUER", "auth.issuer"),
     ("RONGCUO_JWT_AUDIENCE", "auth.audience"),
     ("RONGCUO_REPORTER_KEY", "security.reporter_key"),
+    (
+        "RONGCUO_ATTACHMENT_MAX_FILE_BYTES",
+        "attachments.max_file_bytes",
+    ),
+    (
+        "RONGCUO_ATTACHMENT_MAX_CASE_BYTES",
+        "attachments.max_case_bytes",
+    ),
+    ("RONGCUO_ATTACHMENT_MEDIA_TYPES", "attachments.media_types"),
     ("RONGCUO_SMTP_URL", "mail.smtp_url"),
     ("RONGCUO_MAIL_FROM", "mail.from"),
     ("RONGCUO_MAIL_DIR", "mail.outbox_dir"),
@@ -64,6 +73,7 @@ pub struct Settings {
     pub database: Database,
     pub auth: Auth,
     pub security: Security,
+    pub attachments: Attachments,
     pub mail: Mail,
     pub timers: Timers,
     pub workflows: Workflows,
@@ -184,6 +194,27 @@ pub struct Timers {
 pub struct Workflows {
     pub dir: String,
     pub appeal_window_days: i64,
+}
+
+/// Evidence files: the limits of an upload and what may be uploaded.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachments {
+    pub max_file_bytes: u64,
+    pub max_case_bytes: u64,
+    /// Comma-separated media types (`type/subtype`).
+    pub media_types: String,
+}
+
+impl Attachments {
+    /// The allowed media types, lower-cased.
+    pub fn media_types(&self) -> Vec<String> {
+        self.media_types
+            .split(',')
+            .map(|m| m.trim().to_ascii_lowercase())
+            .filter(|m| !m.is_empty())
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -467,6 +498,35 @@ impl Settings {
             return bad(
                 "workflows.appeal_window_days",
                 "must be between 0 and 3650".into(),
+            );
+        }
+        if !(1..=(1u64 << 40)).contains(&self.attachments.max_file_bytes) {
+            return bad(
+                "attachments.max_file_bytes",
+                "must be between 1 and 2^40".into(),
+            );
+        }
+        if self.attachments.max_case_bytes < self.attachments.max_file_bytes {
+            return bad(
+                "attachments.max_case_bytes",
+                "must be at least attachments.max_file_bytes".into(),
+            );
+        }
+        let types = self.attachments.media_types();
+        if types.is_empty() {
+            return bad(
+                "attachments.media_types",
+                "must name at least one media type".into(),
+            );
+        }
+        if let Some(t) = types.iter().find(|t| {
+            let mut parts = t.splitn(2, '/');
+            let (a, b) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            a.is_empty() || b.is_empty() || t.contains(['*', ';', ' '])
+        }) {
+            return bad(
+                "attachments.media_types",
+                format!("`{t}` is not a media type like application/pdf"),
             );
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {

@@ -113,7 +113,10 @@ impl Application {
         for wf in workflows {
             registry = registry.with(wf).map_err(|e| anyhow!(e))?;
         }
-        let docs = Arc::new(crate::http::docs::ApiDocs::new(&registry));
+        let docs = Arc::new(crate::http::docs::ApiDocs::new(
+            &registry,
+            &settings.attachments.media_types(),
+        ));
         let notifier = Notifier::load(
             &settings.workflows_dir(),
             &registry,
@@ -140,6 +143,11 @@ impl Application {
             notifier: Arc::new(notifier),
             reminder_days: settings.timers.reminder_days,
             answer: crate::http::cases::view::answer,
+            files: crate::engine::FileLimits {
+                max_file: settings.attachments.max_file_bytes,
+                max_case: settings.attachments.max_case_bytes,
+                media_types: settings.attachments.media_types(),
+            },
         };
         let (shutdown, stop) = watch::channel(false);
         let worker = settings.mail.deliver.then(|| Worker {

@@ -64,6 +64,10 @@ impl Scheduler {
                 }
             }
         }
+        // Uploads whose process died mid-way leave chunks behind: swept after an hour.
+        self.engine
+            .sweep_uploads(chrono::Duration::hours(1))
+            .await?;
         Ok(pass)
     }
 

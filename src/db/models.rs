@@ -3,7 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{cases, idempotency_keys, outbox, people, timers, transitions};
+use super::schema::{
+    attachments, blob_chunks, blobs, cases, idempotency_keys, notes, outbox, people, timers,
+    transitions,
+};
 
 #[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
 #[diesel(table_name = people, treat_none_as_default_value = false)]
@@ -192,4 +195,64 @@ impl CaseRow {
             updated_at: self.updated_at.and_utc(),
         })
     }
+}
+
+/// A file's bytes, stored once per case and content (`blob_chunks` hold them).
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
+#[diesel(table_name = blobs, treat_none_as_default_value = false)]
+pub struct BlobRow {
+    pub id: String,
+    pub case_id: String,
+    /// Each chunk is sealed with the reporter key (nonce + ciphertext).
+    pub sealed: bool,
+    /// The upload finished and was recorded; until then the chunks are being written.
+    pub complete: bool,
+    /// SHA-256 of the clear bytes, once complete.
+    pub sha256: Option<String>,
+    /// CRC-32 of the clear bytes (what a ZIP entry carries), once complete.
+    pub crc32: Option<i64>,
+    pub size: i64,
+    pub chunks: i32,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
+#[diesel(table_name = blob_chunks)]
+pub struct ChunkRow {
+    pub blob_id: String,
+    pub seq: i32,
+    pub data: Vec<u8>,
+}
+
+/// One upload to a case: its name, media type and visibility, and the blob with its bytes.
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
+#[diesel(table_name = attachments, treat_none_as_default_value = false)]
+pub struct AttachmentRow {
+    pub id: String,
+    pub case_id: String,
+    pub blob_id: String,
+    /// The timeline row that recorded the upload.
+    pub seq: i64,
+    /// Sealed (`v1.…`) when the visibility is `sealed`.
+    pub filename: String,
+    pub media_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub visibility: String,
+    pub uploaded_by: String,
+    pub uploaded_role: String,
+    pub at: NaiveDateTime,
+}
+
+/// A note on a case, and the timeline row (`seq`) that recorded it.
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq)]
+#[diesel(table_name = notes)]
+pub struct NoteRow {
+    pub case_id: String,
+    pub seq: i64,
+    pub body: String,
+    pub visibility: String,
+    pub author_id: String,
+    pub author_role: String,
+    pub at: NaiveDateTime,
 }

@@ -119,10 +119,66 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A file's bytes, once per case and content: chunks in `blob_chunks`.
+    blobs (id) {
+        id -> Text,
+        case_id -> Text,
+        sealed -> Bool,
+        complete -> Bool,
+        sha256 -> Nullable<Text>,
+        crc32 -> Nullable<BigInt>,
+        size -> BigInt,
+        chunks -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    blob_chunks (blob_id, seq) {
+        blob_id -> Text,
+        seq -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
+    /// One upload: a name, a media type and a visibility for a blob of the case.
+    attachments (id) {
+        id -> Text,
+        case_id -> Text,
+        blob_id -> Text,
+        seq -> BigInt,
+        filename -> Text,
+        media_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        visibility -> Text,
+        uploaded_by -> Text,
+        uploaded_role -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Notes on a case; each is also its timeline row `seq`.
+    notes (case_id, seq) {
+        case_id -> Text,
+        seq -> BigInt,
+        body -> Text,
+        visibility -> Text,
+        author_id -> Text,
+        author_role -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(timers -> cases (case_id));
 diesel::joinable!(transitions -> cases (case_id));
 diesel::joinable!(outbox -> cases (case_id));
 diesel::joinable!(case_search -> cases (case_id));
+diesel::joinable!(attachments -> blobs (blob_id));
+diesel::joinable!(blob_chunks -> blobs (blob_id));
 diesel::allow_tables_to_appear_in_same_query!(
     people,
     cases,
@@ -130,5 +186,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     transitions,
     outbox,
     idempotency_keys,
-    timers
+    timers,
+    blobs,
+    blob_chunks,
+    attachments,
+    notes
 );

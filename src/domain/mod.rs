@@ -7,6 +7,7 @@ pub mod common;
 pub mod def;
 pub mod describe;
 pub mod exoneration;
+pub mod material;
 pub mod org;
 pub mod registry;
 pub mod workflow;

@@ -354,6 +354,14 @@ pub trait Workflow: Send + Sync {
     fn redact_payload(&self, case: &Case, actor: &Actor, event: &str, payload: &mut Value) {
         let _ = (case, actor, event, payload);
     }
+
+    /// Whether the workflow keeps `sealed` material (what identifies a reporter or an
+    /// accuser), and so whether `actor` may see it: as they may see the reporter. The
+    /// default: a workflow without reporters has none.
+    fn may_see_sealed(&self, actor: &Actor, case: &Case) -> Option<bool> {
+        let _ = (actor, case);
+        None
+    }
 }
 
 /// Turns a serde error into a field error: `path` from serde_path_to_error, plus the

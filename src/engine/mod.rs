@@ -8,6 +8,7 @@
 //! them).
 
 mod idempotency;
+mod material;
 mod plan;
 mod reads;
 mod writes;
@@ -29,6 +30,7 @@ use crate::notify;
 use crate::seal::Sealer;
 
 pub use idempotency::{Idempotency, Stored};
+pub use material::{Attachment, FileLimits, NewNote, Upload};
 pub use reads::Timeline;
 use reads::{DbLookup, load_case_to_move};
 use writes::{ATTEMPTS, TxError, Writes};
@@ -74,6 +76,8 @@ pub struct Engine {
     pub reminder_days: i64,
     /// How an answer is written, for idempotency keys' stored answers.
     pub answer: Answer,
+    /// The limits of evidence files.
+    pub files: FileLimits,
 }
 
 impl Engine {
@@ -246,7 +250,24 @@ impl Engine {
                 return Err(Refusal::NotAllowed { state: case.state.clone(), event: event.to_string() }.into());
             }
             wf.separation(event, &actor, &case)?;
-            let step = wf.apply(&case, event, &body, &actor, now, &mut DbLookup { conn })?;
+            // Files cited by the event are checked here, the same for every workflow, and
+            // recorded in its payload; the workflow sees the rest of the body.
+            let cited = match body.get("attachments") {
+                Some(v) => Some(engine.cited(conn, wf, &case, &actor, event, v)?),
+                None => None,
+            };
+            let mut step = if cited.is_some() {
+                let mut rest = body.clone();
+                if let Value::Object(map) = &mut rest {
+                    map.remove("attachments");
+                }
+                wf.apply(&case, event, &rest, &actor, now, &mut DbLookup { conn })?
+            } else {
+                wf.apply(&case, event, &body, &actor, now, &mut DbLookup { conn })?
+            };
+            if let (Some(ids), Value::Object(map)) = (cited, &mut step.payload) {
+                map.insert("attachments".into(), serde_json::json!(ids));
+            }
             let mut next = case.clone();
             // A linked case (open_exoneration) is filed in this same transaction.
             let linked = match step.spawn {

@@ -106,6 +106,9 @@ impl Engine {
         known: &[(String, Option<PersonRow>)],
         writes: &mut Writes,
     ) -> Result<String, TxError> {
+        // A file or a note is recorded in the chain but is no step: the state, its
+        // deadlines and the time spent in it stay as they were.
+        let annotation = crate::domain::material::is_annotation(event);
         let seq = case.version;
         let prev_hash = if seq == 1 { GENESIS } else { prev_hash }.to_string();
         let (from, entered) = (from.map(|(state, _)| state), from.map(|(_, at)| at));
@@ -115,7 +118,9 @@ impl Engine {
             event: event.to_string(),
             from_state: from.map(str::to_string),
             // How long the case stayed in `from`: since the transition that entered it.
-            stage_seconds: entered.map(|at| (now - at).num_seconds()),
+            stage_seconds: entered
+                .filter(|_| !annotation)
+                .map(|at| (now - at).num_seconds()),
             to_state: case.state.clone(),
             actor_id: actor.id.clone(),
             actor_role: role.as_str().to_string(),
@@ -127,16 +132,31 @@ impl Engine {
         row.hash = audit::row_hash(&row);
         let head = row.hash.clone();
         writes.transitions.push(row);
+        if annotation && event != "note" {
+            return Ok(head);
+        }
         let wf = self.workflow(&case.workflow)?;
         let rows = self
             .notifier
-            .rows(conn, wf, case, event, from, payload, now, known)
+            .rows(
+                conn,
+                wf,
+                case,
+                event,
+                from,
+                payload,
+                now,
+                known,
+                Some(actor),
+            )
             .map_err(|e| match e {
                 notify::NotifyError::Db(e) => TxError::from(e),
                 notify::NotifyError::Render(m) => TxError::App(AppError::internal(m)),
             })?;
         writes.outbox.extend(rows);
-        self.reconcile_timers(case, timers, now, writes)?;
+        if !annotation {
+            self.reconcile_timers(case, timers, now, writes)?;
+        }
         Ok(head)
     }
 }

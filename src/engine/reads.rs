@@ -8,9 +8,11 @@ use crate::db::models::{CaseRow, OutboxRow, PersonRow, TimerRow, TransitionRow};
 use crate::db::repo::cases::{ListFilter, Visibility};
 use crate::db::{DbConnection, repo};
 use crate::domain::access;
-use crate::domain::workflow::{Case, DirectoryEntry, Lookup};
+use crate::domain::material::{self, Visibility as MaterialVisibility};
+use crate::domain::workflow::{Case, DirectoryEntry, Lookup, Workflow};
 use crate::domain::{Actor, Role};
 use crate::error::AppError;
+use serde_json::{Value, json};
 
 /// The audit timeline of a case: its rows, oldest first, and the mails they sent.
 #[derive(Clone, Debug)]
@@ -153,13 +155,88 @@ impl Engine {
         actor: Actor,
     ) -> Result<Timeline, AppError> {
         let name = self.workflow(workflow)?.def().name;
+        let engine = self.clone();
         self.db
             .read(move |conn| {
                 let (case, _) = load_case(conn, name, &case_id, &actor)?;
-                let rows = repo::transitions::list_for_case(conn, &case.id)?;
+                let mut rows = repo::transitions::list_for_case(conn, &case.id)?;
+                let wf = engine.workflow(name)?;
+                engine.redact_material(conn, wf, &case, &actor, &mut rows)?;
                 let mails = repo::outbox::list_for_case(conn, &case.id)?;
                 Ok(Timeline { case, rows, mails })
             })
             .await
+    }
+
+    /// Files and notes in a timeline as `actor` may see them: a row recording what they may
+    /// not see keeps its place and hashes but says only `{"withheld": true}`; a file they may
+    /// see under seal shows its name; an event citing files lists those they may see.
+    pub(super) fn redact_material(
+        &self,
+        conn: &mut DbConnection,
+        wf: &dyn Workflow,
+        case: &Case,
+        actor: &Actor,
+        rows: &mut [TransitionRow],
+    ) -> Result<(), AppError> {
+        let sees = |v: Option<&str>| {
+            v.and_then(MaterialVisibility::parse)
+                .is_some_and(|v| material::sees(wf, actor, case, v))
+        };
+        let mut cited: Vec<String> = Vec::new();
+        let mut payloads: Vec<Option<Value>> = Vec::with_capacity(rows.len());
+        for row in rows.iter() {
+            let p: Option<Value> = (material::is_annotation(&row.event)
+                || row.payload.contains("\"attachments\""))
+            .then(|| serde_json::from_str(&row.payload).ok())
+            .flatten();
+            if let Some(ids) = p
+                .as_ref()
+                .and_then(|p| p.get("attachments"))
+                .and_then(Value::as_array)
+            {
+                cited.extend(ids.iter().filter_map(Value::as_str).map(str::to_string));
+            }
+            payloads.push(p);
+        }
+        let visible: Vec<String> = if cited.is_empty() {
+            Vec::new()
+        } else {
+            repo::files::by_ids(conn, &case.id, &cited)?
+                .into_iter()
+                .filter(|a| sees(Some(&a.visibility)))
+                .map(|a| a.id)
+                .collect()
+        };
+        for (row, p) in rows.iter_mut().zip(payloads) {
+            let Some(mut p) = p else { continue };
+            if material::is_annotation(&row.event) {
+                if !sees(p.get("visibility").and_then(Value::as_str)) {
+                    row.payload = json!({"withheld": true}).to_string();
+                    continue;
+                }
+                if let Some(sealed) = p.get("filename_sealed").and_then(Value::as_str) {
+                    let name = self
+                        .sealer
+                        .open(&case.id, sealed)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                        .unwrap_or_else(|| {
+                            "(sealed: cannot be opened with the configured key)".into()
+                        });
+                    if let Value::Object(map) = &mut p {
+                        map.remove("filename_sealed");
+                        map.insert("filename".into(), json!(name));
+                    }
+                }
+            } else if let Some(Value::Array(ids)) = p.get_mut("attachments") {
+                ids.retain(|id| {
+                    id.as_str()
+                        .is_some_and(|id| visible.iter().any(|v| v == id))
+                });
+            }
+            row.payload = p.to_string();
+        }
+        Ok(())
     }
 }

@@ -3,7 +3,9 @@
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::db::models::{CaseRow, IdempotencyRow, OutboxRow, TimerRow, TransitionRow};
+use crate::db::models::{
+    AttachmentRow, BlobRow, CaseRow, IdempotencyRow, NoteRow, OutboxRow, TimerRow, TransitionRow,
+};
 use crate::db::{DbConnection, DbError, repo};
 use crate::domain::Refusal;
 use crate::error::AppError;
@@ -65,6 +67,18 @@ pub(super) struct Writes {
     pub(super) cancel_timers: Vec<(String, chrono::NaiveDateTime, &'static str)>,
     pub(super) timers: Vec<TimerRow>,
     pub(super) idempotency: Option<IdempotencyRow>,
+    /// What an upload or a note adds beside its timeline row.
+    pub(super) material: Vec<Material>,
+}
+
+/// Rows of evidence files and notes, written after the timeline row that records them.
+pub(super) enum Material {
+    /// An upload's blob, now complete (its content was not stored in the case before).
+    Complete(BlobRow),
+    /// An upload whose content the case already holds: its chunks go.
+    Discard(String),
+    Attachment(AttachmentRow),
+    Note(NoteRow),
 }
 
 impl Writes {
@@ -76,12 +90,13 @@ impl Writes {
             && self.cancel_timers.is_empty()
             && self.timers.is_empty()
             && self.idempotency.is_none();
-        self.cases.is_empty() && (self.update.is_some() || nothing)
+        self.cases.is_empty() && self.material.is_empty() && (self.update.is_some() || nothing)
     }
 
     pub(super) fn write(&self, conn: &mut DbConnection) -> Result<(), TxError> {
         if let (DbConnection::Pg(pg), Some((case, expected))) = (&mut *conn, &self.update)
             && self.cases.is_empty()
+            && self.material.is_empty()
         {
             let written = repo::step::StepWrites {
                 case,
@@ -115,6 +130,21 @@ impl Writes {
         }
         if let Some(row) = &self.idempotency {
             repo::idempotency::insert(conn, row)?;
+        }
+        for m in &self.material {
+            match m {
+                Material::Complete(blob) => {
+                    if !repo::files::complete(conn, blob)? {
+                        return Err(TxError::App(AppError::new(
+                            crate::error::ErrorKind::Unavailable,
+                            "the upload was abandoned (it took too long); send the file again",
+                        )));
+                    }
+                }
+                Material::Discard(id) => repo::files::discard(conn, id)?,
+                Material::Attachment(row) => repo::files::insert_attachment(conn, row)?,
+                Material::Note(row) => repo::files::insert_note(conn, row)?,
+            }
         }
         Ok(())
     }

@@ -26,9 +26,11 @@ pub struct ApiDocs {
 }
 
 impl ApiDocs {
-    pub fn new(registry: &Registry) -> ApiDocs {
+    /// `media_types`: what may be uploaded (`attachments.media_types`), which the document
+    /// names as the bodies of uploads and downloads.
+    pub fn new(registry: &Registry, media_types: &[String]) -> ApiDocs {
         ApiDocs {
-            json: to_json(&document(registry)),
+            json: to_json(&document(registry, media_types)),
             ui: Arc::new(Config::new(["/openapi.json"]).try_it_out_enabled(true)),
         }
     }
@@ -80,8 +82,8 @@ fn method(m: &actix_web::http::Method) -> HttpMethod {
 }
 
 /// The document, from the route table.
-pub fn document(registry: &Registry) -> OpenApi {
-    let mut doc = Doc::new(registry);
+pub fn document(registry: &Registry, media_types: &[String]) -> OpenApi {
+    let mut doc = Doc::new(registry, media_types);
     let mut paths = Paths::new();
     for Endpoint {
         path,

@@ -230,6 +230,44 @@ pub fn endpoints(registry: &Registry) -> Vec<Endpoint> {
                 ),
             ],
         ));
+        all.push(of(
+            "/{id}/attachments",
+            vec![
+                handler(
+                    Method::GET,
+                    web::get().to(cases::material::list_attachments),
+                    ops::list_attachments,
+                ),
+                handler(
+                    Method::POST,
+                    web::post().to(cases::material::upload),
+                    ops::upload_attachment,
+                ),
+            ],
+        ));
+        all.push(of(
+            "/{id}/attachments/{attachment_id}",
+            vec![handler(
+                Method::GET,
+                web::get().to(cases::material::download),
+                ops::download_attachment,
+            )],
+        ));
+        all.push(of(
+            "/{id}/notes",
+            vec![
+                handler(
+                    Method::GET,
+                    web::get().to(cases::material::list_notes),
+                    ops::list_notes,
+                ),
+                handler(
+                    Method::POST,
+                    web::post().to(cases::material::add_note),
+                    ops::add_note,
+                ),
+            ],
+        ));
     }
     all
 }

@@ -82,11 +82,25 @@ impl Notifier {
         payload: &Value,
         at: DateTime<Utc>,
         known: &[(String, Option<crate::db::models::PersonRow>)],
+        author: Option<&crate::domain::Actor>,
     ) -> Result<Vec<OutboxRow>, NotifyError> {
         let rule = self.rules.get(&case.workflow, event).ok_or_else(|| {
             NotifyError::Render(format!("no rule for {} `{event}`", case.workflow))
         })?;
-        let recipients = recipients::for_case(conn, case, &rule.recipients, known)?;
+        let mut recipients = recipients::for_case(conn, case, &rule.recipients, known)?;
+        if event == "note" {
+            // A note goes to the others its rule names who may read it: a staff note only
+            // to those who handle the case, never to its author.
+            let staff = payload.get("visibility").and_then(Value::as_str) != Some("parties");
+            recipients.retain(|r| {
+                let own = author.is_some_and(|a| r.id.as_deref() == Some(a.id.as_str()));
+                let reads = !staff
+                    || r.actor
+                        .as_ref()
+                        .is_some_and(|a| crate::domain::material::handles(a, case));
+                !own && reads
+            });
+        }
         let t = Transition {
             wf,
             case,

@@ -64,6 +64,8 @@ pub fn context(t: &Transition<'_>, rule: &Rule, rules: &Rules, recipient: &Recip
         "next": next,
         "deadline": deadline,
         "link": t.link,
+        // A note's text (only notes carry one).
+        "note": (t.event == "note").then(|| t.payload.get("body").cloned()).flatten(),
     });
     // What the workflow's own records add (a decision's outcome in Chinese, say).
     if let Value::Object(map) = &mut ctx {

@@ -66,6 +66,8 @@ impl Rules {
                 toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             let mut events = def.events();
             events.push("create");
+            // Notes are mailed too (files are not: the event citing them is).
+            events.push("note");
             for rule in file.notifications {
                 if !events.contains(&rule.event.as_str()) {
                     return Err(format!(

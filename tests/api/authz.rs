@@ -61,6 +61,23 @@ const MATRIX: &[(&str, [u16; 8])] = &[
     ("POST /api/v1/exonerations/{id}/transitions",      [403, 404, 403, 200, 200, 404, 403, 403]),
     ("POST /api/v1/outbox/{id}/retry",                  [403, 403, 403, 403, 403, 403, 403, 409]),
     ("PUT /api/v1/directory/{person_id}",               [403, 403, 403, 403, 403, 403, 403, 200]),
+    // Files and notes: parties while the case waits for them (the cadre on a filed
+    // application, and answering an inquiry letter with their unit), the staff who handle it.
+    ("GET /api/v1/clarifications/{id}/attachments",     [404, 404, 404, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/clarifications/{id}/attachments (disclosed)", [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/clarifications/{id}/attachments/{attachment_id}", [404, 404, 404, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/clarifications/{id}/attachments/{attachment_id} (disclosed)", [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/clarifications/{id}/notes",           [404, 404, 404, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/clarifications/{id}/notes (disclosed)", [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/exonerations/{id}/attachments",       [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/exonerations/{id}/attachments/{attachment_id}", [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("GET /api/v1/exonerations/{id}/notes",             [200, 404, 200, 200, 200, 404, 200, 200]),
+    ("POST /api/v1/clarifications/{id}/attachments",    [404, 404, 404, 201, 201, 404, 201, 201]),
+    ("POST /api/v1/clarifications/{id}/attachments (disclosed)", [201, 404, 201, 201, 201, 404, 201, 201]),
+    ("POST /api/v1/clarifications/{id}/notes",          [404, 404, 404, 201, 201, 404, 201, 201]),
+    ("POST /api/v1/clarifications/{id}/notes (disclosed)", [201, 404, 201, 201, 201, 404, 201, 201]),
+    ("POST /api/v1/exonerations/{id}/attachments",      [201, 404, 403, 201, 201, 404, 201, 201]),
+    ("POST /api/v1/exonerations/{id}/notes",            [201, 404, 403, 201, 201, 404, 201, 201]),
 ];
 
 /// The marker of an operation on a report already put to its subject.
@@ -83,6 +100,7 @@ fn request(op: &str, ids: &Ids) -> (Method, String, Option<Value>) {
         id
     };
     let path = template
+        .replace("{attachment_id}", &ids.attachment)
         .replace("{id}", id)
         .replace("{name}", "exoneration")
         .replace("{file}", "index.html")
@@ -99,6 +117,7 @@ fn request(op: &str, ids: &Ids) -> (Method, String, Option<Value>) {
         ("POST", t) if t.ends_with("/transitions") => Some(json!({
             "event": "propose_dismissal", "reason_code": "labeling", "explanation": "无具体线索"
         })),
+        ("POST", t) if t.ends_with("/notes") => Some(json!({"body": "请补充说明"})),
         ("PUT", _) => Some(json!({
             "name": "新人", "email": "newcomer@example.cn", "roles": ["cadre"],
             "org": "anhui/hefei/finance"
@@ -123,7 +142,34 @@ struct Ids {
     clarification: String,
     outbox: String,
     cadre: String,
+    /// A file of the case the operation is on (for operations on one file).
+    attachment: String,
 }
+
+/// Uploads a small text file to a case as `who`; its id.
+async fn attach(app: &TestApp, collection: &str, case_id: &str, who: &Person) -> String {
+    let r = app
+        .send_bytes(
+            Method::POST,
+            &format!("/api/v1/{collection}/{case_id}/attachments"),
+            who,
+            UPLOAD_HEADERS,
+            UPLOAD.to_vec(),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    v["id"].as_str().unwrap().to_string()
+}
+
+const UPLOAD: &[u8] = "情况说明：会议纪要见后。".as_bytes();
+const UPLOAD_HEADERS: &[(&str, &str)] = &[
+    ("content-type", "text/plain"),
+    (
+        "content-disposition",
+        "attachment; filename*=UTF-8''%E8%AF%B4%E6%98%8E.txt",
+    ),
+];
 
 async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp) {
     let everyone: Vec<&Person> = ROLES.iter().map(|(_, p)| *p).collect();
@@ -159,6 +205,13 @@ async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp
                 app.act_in(CLA, &clarification, &CHEN, inquiry_letter())
                     .await;
             }
+            let attachment = if !op.contains("{attachment_id}") {
+                String::new()
+            } else if op.contains(CLA) {
+                attach(&app, CLA, &clarification, &LI).await
+            } else {
+                attach(&app, EXO, &exoneration, &ZHANG).await
+            };
             let case_id = exoneration.clone();
             let outbox = app
                 .db()
@@ -176,12 +229,17 @@ async fn every_operation_as_every_role_gets_the_status_of_the_table(app: TestApp
                 clarification,
                 outbox,
                 cadre: ZHANG.id.to_string(),
+                attachment,
             };
             let (method, path, body) = request(op, &ids);
             let token = app.token(who);
-            let r = app
-                .request(method, &path, Some(&token), body.as_ref(), &[])
-                .await;
+            let r = if method == Method::POST && path.ends_with("/attachments") {
+                app.send_bytes(method, &path, who, UPLOAD_HEADERS, UPLOAD.to_vec())
+                    .await
+            } else {
+                app.request(method, &path, Some(&token), body.as_ref(), &[])
+                    .await
+            };
             row[i] = r.status().as_u16();
         }
         actual.push((op.clone(), row));

@@ -368,6 +368,42 @@ impl TestApp {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
+        let json_body = headers
+            .iter()
+            .all(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
+            .then_some(body)
+            .flatten();
+        self.send_checked(req, &method_name, json_body).await
+    }
+
+    /// Sends bytes (an upload) with these headers as `who`.
+    pub async fn send_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        who: &Person,
+        headers: &[(&str, &str)],
+        bytes: Vec<u8>,
+    ) -> Response {
+        let method_name = method.to_string();
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token(who))
+            .body(bytes);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send_checked(req, &method_name, None).await
+    }
+
+    /// Sends `req`, checks the answer against /openapi.json, and hands back an equal one.
+    async fn send_checked(
+        &self,
+        req: reqwest::RequestBuilder,
+        method_name: &str,
+        json_body: Option<&Value>,
+    ) -> Response {
         let resp = req.send().await.expect("request sent");
         // Read the answer, check it against /openapi.json, and hand the test an equal one.
         let status = resp.status();
@@ -379,13 +415,8 @@ impl TestApp {
         let content_type = resp_headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        let json_body = headers
-            .iter()
-            .all(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
-            .then_some(body)
-            .flatten();
         crate::conformance::shared(self.state.docs.json()).check(
-            &method_name,
+            method_name,
             &answered,
             json_body,
             status.as_u16(),

@@ -11,6 +11,7 @@ mod authz;
 mod binary;
 mod clarification;
 mod concurrency;
+mod files;
 mod happy_path;
 mod idempotency;
 mod keys;

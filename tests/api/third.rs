@@ -225,6 +225,12 @@ event = "lapse"
 label = "逾期未答复 / not answered in time"
 template = "notice"
 recipients = ["applicant", "intake_officers"]
+
+[[notifications]]
+event = "note"
+label = "案件留言 / note added"
+template = "note"
+recipients = ["applicant", "intake_officers"]
 "#;
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

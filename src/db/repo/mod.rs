@@ -1,6 +1,7 @@
 //! One module per aggregate; each function takes a connection (and so a transaction).
 
 pub mod cases;
+pub mod files;
 pub mod fixed;
 pub mod idempotency;
 pub mod ledger;

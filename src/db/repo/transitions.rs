@@ -16,3 +16,12 @@ pub fn list_for_case(conn: &mut DbConnection, case_id: &str) -> QueryResult<Vec<
         .order(transitions::seq.asc());
     native!(conn, c => query.load(c))
 }
+
+/// One row of a case's chain.
+pub fn one(conn: &mut DbConnection, case_id: &str, seq: i64) -> QueryResult<Option<TransitionRow>> {
+    transitions::table
+        .filter(transitions::case_id.eq(case_id))
+        .filter(transitions::seq.eq(seq))
+        .first(conn)
+        .optional()
+}

@@ -469,6 +469,10 @@ impl Workflow for Clarification {
         }
     }
 
+    fn may_see_sealed(&self, actor: &Actor, case: &Case) -> Option<bool> {
+        Some(Self::may_see_reporter(actor, case))
+    }
+
     fn redact_payload(&self, case: &Case, actor: &Actor, event: &str, payload: &mut Value) {
         match event {
             "create" => self.reveal_or_remove(case, actor, payload),

@@ -33,13 +33,16 @@ pub const BEARER: &str = "bearer";
 pub struct Doc<'a> {
     registry: &'a Registry,
     schemas: BTreeMap<String, RefOr<Schema>>,
+    /// What may be uploaded (the bodies of uploads and downloads).
+    media_types: &'a [String],
 }
 
 impl<'a> Doc<'a> {
-    pub fn new(registry: &'a Registry) -> Doc<'a> {
+    pub fn new(registry: &'a Registry, media_types: &'a [String]) -> Doc<'a> {
         Doc {
             registry,
             schemas: BTreeMap::new(),
+            media_types,
         }
     }
 
@@ -141,6 +144,18 @@ impl<'a> Doc<'a> {
                     .into(),
             );
             object.required.insert(0, "event".into());
+            if crate::domain::material::CITING_EVENTS.contains(&event) {
+                object.properties.insert(
+                    "attachments".into(),
+                    ArrayBuilder::new()
+                        .items(ObjectBuilder::new().schema_type(Type::String))
+                        .max_items(Some(100))
+                        .description(Some(
+                            "ids of files of this case (`POST …/attachments`) the event cites",
+                        ))
+                        .into(),
+                );
+            }
             let name = format!("{prefix}{}", title_case(event));
             let r = self.named(name.clone(), Schema::Object(object).into());
             discriminator
@@ -234,6 +249,44 @@ impl<'a> Doc<'a> {
         }
         op
     }
+}
+
+impl Doc<'_> {
+    /// A file's bytes in each media type that may be uploaded.
+    fn file_content(&self, mut b: ResponseBuilder) -> ResponseBuilder {
+        for t in self.media_types {
+            b = b.content(t.as_str(), Content::new(Some(binary())));
+        }
+        b
+    }
+
+    /// An upload: the raw body in an allowed media type, or a browser's form.
+    fn upload_body(&self) -> utoipa::openapi::request_body::RequestBody {
+        let mut b = RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .description(Some(
+                "the file itself, sent as its own media type (one the service accepts), named by \
+                 `Content-Disposition`; or `multipart/form-data` with a `visibility` field and \
+                 then one `file` part",
+            ));
+        for t in self.media_types {
+            b = b.content(t.as_str(), Content::new(Some(binary())));
+        }
+        let form = ObjectBuilder::new()
+            .property("visibility", string_enum(["parties", "staff", "sealed"]))
+            .property("file", binary())
+            .required("file");
+        b.content("multipart/form-data", Content::new(Some(form)))
+            .build()
+    }
+}
+
+/// Bytes.
+fn binary() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::Custom("binary".into())))
+        .into()
 }
 
 fn title_case(snake: &str) -> String {

@@ -451,6 +451,176 @@ pub fn list_transitions(d: &mut Doc<'_>, wf: Option<&'static str>) -> Operation 
     d.problems(b, &[Unauthorized, NotFound]).build()
 }
 
+fn case_id() -> utoipa::openapi::path::Parameter {
+    path_param("id", "the case's id")
+}
+
+fn page_params(
+    b: utoipa::openapi::path::OperationBuilder,
+) -> utoipa::openapi::path::OperationBuilder {
+    b.parameter(query(
+        "limit",
+        "1 to 100 (default 50)",
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(100))
+            .into(),
+    ))
+    .parameter(query(
+        "cursor",
+        "`next_cursor` of the previous page",
+        word(),
+    ))
+}
+
+/// What adding a file or a note to a case may meet.
+const MATERIAL_PROBLEMS: [ErrorKind; 8] = [
+    Malformed,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    InvalidTransition,
+    TooLarge,
+    UnsupportedMediaType,
+    Validation,
+];
+
+pub fn upload_attachment(d: &mut Doc<'_>, wf: Option<&'static str>) -> Operation {
+    let file = d.schema::<crate::http::cases::material::AttachmentBody>();
+    let body = d.upload_body();
+    let b = op(
+        wf_id("upload_attachment", wf),
+        wf_tag(wf),
+        "Upload an evidence file (streamed; recorded in the timeline)",
+        true,
+    )
+    .parameter(case_id())
+    .parameter(query(
+        "visibility",
+        "`parties` (default): everyone who sees the case; `staff`: those who handle it; \
+         `sealed`: what identifies a reporter, seen as the reporter is",
+        string_enum(["parties", "staff", "sealed"]),
+    ))
+    .parameter(
+        ParameterBuilder::new()
+            .name("Content-Disposition")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "the file's name (RFC 6266): `attachment; filename*=UTF-8''%E6%83%85.pdf`; \
+                 required for a raw body",
+            ))
+            .schema(Some(String::schema()))
+            .build(),
+    )
+    .request_body(Some(body))
+    .response(
+        "201",
+        json_response("the file as stored", file)
+            .header(
+                "Location",
+                utoipa::openapi::header::Header::new(String::schema()),
+            )
+            .build(),
+    );
+    d.problems(b, &MATERIAL_PROBLEMS).build()
+}
+
+pub fn list_attachments(d: &mut Doc<'_>, wf: Option<&'static str>) -> Operation {
+    let page = d.schema::<crate::http::cases::material::AttachmentPage>();
+    let b = page_params(
+        op(
+            wf_id("list_attachments", wf),
+            wf_tag(wf),
+            "The case's files the caller may see, oldest first",
+            true,
+        )
+        .parameter(case_id()),
+    )
+    .response("200", json_response("a page of files", page).build());
+    d.problems(b, &[Unauthorized, NotFound, Validation]).build()
+}
+
+pub fn download_attachment(d: &mut Doc<'_>, wf: Option<&'static str>) -> Operation {
+    let response = d
+        .file_content(ResponseBuilder::new().description(
+            "the bytes as uploaded, with their media type, `Content-Disposition: attachment`, \
+             `X-Content-Type-Options: nosniff` and the SHA-256 as `ETag`",
+        ))
+        .header(
+            "ETag",
+            utoipa::openapi::header::HeaderBuilder::new()
+                .schema(Some(String::schema()))
+                .description(Some("the file's SHA-256 (hex), quoted"))
+                .build(),
+        )
+        .header(
+            "Content-Disposition",
+            utoipa::openapi::header::Header::new(String::schema()),
+        )
+        .build();
+    let b = op(
+        wf_id("download_attachment", wf),
+        wf_tag(wf),
+        "One file's bytes (streamed)",
+        true,
+    )
+    .parameter(case_id())
+    .parameter(path_param("attachment_id", "the file's id"))
+    .response("200", response);
+    d.problems(b, &[Unauthorized, NotFound]).build()
+}
+
+pub fn add_note(d: &mut Doc<'_>, wf: Option<&'static str>) -> Operation {
+    let note = d.schema::<crate::http::cases::material::NoteBody>();
+    let body = ObjectBuilder::new()
+        .property(
+            "body",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(10_000)),
+        )
+        .required("body")
+        .property(
+            "visibility",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["parties", "staff"]))
+                .description(Some("`parties` (default) or `staff`")),
+        )
+        .additional_properties(Some(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ))
+        .into();
+    let b = op(
+        wf_id("add_note", wf),
+        wf_tag(wf),
+        "Add a note (recorded in the timeline, mailed to the others who may read it)",
+        true,
+    )
+    .parameter(case_id())
+    .request_body(Some(json_body(body)))
+    .response("201", json_response("the note", note).build());
+    d.problems(b, &MATERIAL_PROBLEMS).build()
+}
+
+pub fn list_notes(d: &mut Doc<'_>, wf: Option<&'static str>) -> Operation {
+    let page = d.schema::<crate::http::cases::material::NotePage>();
+    let b = page_params(
+        op(
+            wf_id("list_notes", wf),
+            wf_tag(wf),
+            "The case's notes the caller may see, oldest first",
+            true,
+        )
+        .parameter(case_id()),
+    )
+    .response("200", json_response("a page of notes", page).build());
+    d.problems(b, &[Unauthorized, NotFound, Validation]).build()
+}
+
 fn workflow_param(d: &Doc<'_>) -> utoipa::openapi::path::Parameter {
     let names: Vec<&str> = d.registry.all().map(|w| w.def().name).collect();
     ParameterBuilder::new()
