@@ -17,17 +17,37 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// The hash of a row: SHA-256 over a JSON array of its fields (no delimiter ambiguity).
 pub fn row_hash(row: &TransitionRow) -> String {
-    let content = json!([
-        row.case_id,
+    hash_of(
+        &row.case_id,
         row.seq,
-        row.event,
-        row.from_state,
-        row.to_state,
-        row.actor_id,
-        row.actor_role,
-        row.payload,
-        format_at(row.at),
-        row.prev_hash,
+        &row.event,
+        row.from_state.as_deref(),
+        &row.to_state,
+        &row.actor_id,
+        &row.actor_role,
+        &row.payload,
+        &format_at(row.at),
+        &row.prev_hash,
+    )
+}
+
+/// [`row_hash`] of a row's fields as they are shown (`at` as the wire writes it): what an
+/// offline verifier recomputes from an export's timeline.
+#[allow(clippy::too_many_arguments)]
+pub fn hash_of(
+    case_id: &str,
+    seq: i64,
+    event: &str,
+    from_state: Option<&str>,
+    to_state: &str,
+    actor_id: &str,
+    actor_role: &str,
+    payload: &str,
+    at: &str,
+    prev_hash: &str,
+) -> String {
+    let content = json!([
+        case_id, seq, event, from_state, to_state, actor_id, actor_role, payload, at, prev_hash,
     ]);
     hex::encode(Sha256::digest(content.to_string().as_bytes()))
 }

@@ -54,6 +54,9 @@ pub enum Command {
     },
     /// Print the OpenAPI 3.1 document the service serves at `/openapi.json`.
     Openapi,
+    /// Check a case file (`GET …/{id}/export`) offline: every entry against the manifest,
+    /// the archive's every byte, the audit chain; exit 1 naming what changed.
+    VerifyExport { file: std::path::PathBuf },
     /// Workflow documents generated from the code's tables.
     Workflows {
         #[command(subcommand)]
@@ -185,6 +188,26 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCod
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::VerifyExport { file } => {
+            let f = std::fs::File::open(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            match crate::export::verify::verify(f) {
+                Ok(s) => {
+                    println!(
+                        "verify-export: case {}: {} entries ({} files), {} chain rows ({} withheld from the exporter, linked by hash), audit head {}",
+                        s.case_id, s.entries, s.files, s.rows, s.redacted, s.audit_head
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        println!("CHANGED {p}");
+                    }
+                    println!("verify-export: {} problems", problems.len());
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::Openapi => {
             let registry = registry(&settings)?;

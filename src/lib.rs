@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod http;
 pub mod memo;

@@ -55,7 +55,7 @@ fn too_large(detail: String) -> AppError {
 
 impl Engine {
     /// Opens a sealed file name for whoever may read it.
-    fn clear_name(&self, row: &mut AttachmentRow) {
+    pub(super) fn clear_name(&self, row: &mut AttachmentRow) {
         if row.visibility == Visibility::Sealed.as_str() {
             row.filename = self
                 .sealer

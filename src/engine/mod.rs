@@ -7,6 +7,7 @@
 //! timers), `idempotency` (stored answers), `reads` (cases and timelines as a caller sees
 //! them).
 
+mod export;
 mod idempotency;
 mod material;
 mod plan;
@@ -29,6 +30,7 @@ use crate::error::{AppError, ErrorKind};
 use crate::notify;
 use crate::seal::Sealer;
 
+pub use export::CaseFile;
 pub use idempotency::{Idempotency, Stored};
 pub use material::{Attachment, FileLimits, NewNote, Upload};
 pub use reads::Timeline;

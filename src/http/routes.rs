@@ -254,6 +254,14 @@ pub fn endpoints(registry: &Registry) -> Vec<Endpoint> {
             )],
         ));
         all.push(of(
+            "/{id}/export",
+            vec![handler(
+                Method::GET,
+                web::get().to(cases::export::export_case),
+                ops::export_case,
+            )],
+        ));
+        all.push(of(
             "/{id}/notes",
             vec![
                 handler(

@@ -703,6 +703,23 @@ async fn staff_and_sealed_material_stays_away_from_the_cadre(app: TestApp) {
         assert!(!seen.contains(h.as_str()), "the cadre sees {h}");
     }
     assert!(!seen.contains("内部意见"), "the cadre sees the staff note");
+    // ...nor in his case file, which still verifies (their rows linked by hash alone).
+    let r = app
+        .get(&format!("/api/v1/clarifications/{id}/export"), &ZHANG)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let zip = r.bytes().await.unwrap().to_vec();
+    let text = String::from_utf8_lossy(&zip).to_string();
+    for h in &hidden {
+        assert!(
+            !text.contains(h.as_str()),
+            "the cadre's case file holds {h}"
+        );
+    }
+    assert!(!text.contains("内部意见") && !text.contains("举报人甲"));
+    let summary = rongcuo::export::verify::verify(zip.as_slice()).unwrap();
+    assert_eq!(summary.files, 1);
+    assert!(summary.redacted >= 3, "{summary:?}");
     assert!(seen.contains("已收到您的说明"));
     assert!(seen.contains("\"withheld\":true"), "{seen}");
     for file in [&staff, &sealed] {
@@ -881,4 +898,184 @@ async fn a_file_changed_behind_the_services_back_is_named_by_the_verifier(app: T
         "{named}"
     );
     assert!(named.contains("bytes changed"), "{named}");
+}
+
+both_backends!(a_case_file_is_exported_verified_and_a_changed_byte_is_named);
+
+/// Runs `rongcuo verify-export` on `bytes`; (exit code, output).
+fn verify_export_command(bytes: &[u8]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.zip");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rongcuo"))
+        .arg("verify-export")
+        .arg(&path)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+    )
+}
+
+fn changed(bytes: &[u8], at: usize) -> Vec<String> {
+    let mut copy = bytes.to_vec();
+    copy[at] ^= 0x01;
+    rongcuo::export::verify::verify(copy.as_slice()).expect_err("a changed byte is caught")
+}
+
+async fn a_case_file_is_exported_verified_and_a_changed_byte_is_named(app: TestApp) {
+    let case = app.file(&ZHANG, &filing()).await;
+    let id = case["id"].as_str().unwrap().to_string();
+    let bytes = pdf(300_000, 11);
+    let (s, file) = upload(
+        &app,
+        EXO,
+        &id,
+        &ZHANG,
+        "",
+        "application/pdf",
+        &raw_name(NAME_ENCODED),
+        bytes.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{file}");
+    let staff_name = "调查笔记.txt";
+    let (s, staff) = upload_form(
+        &app,
+        EXO,
+        &id,
+        &LI,
+        Some("staff"),
+        staff_name,
+        "text/plain",
+        "调查笔记：待核。".as_bytes(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{staff}");
+    let r = app
+        .post(
+            &format!("/api/v1/exonerations/{id}/notes"),
+            &LI,
+            &json!({"body": "内部意见：拟受理。", "visibility": "staff"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = app
+        .post(
+            &format!("/api/v1/exonerations/{id}/notes"),
+            &LI,
+            &json!({"body": "已收到材料。"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // The cadre's case file: his file, the open note, the chain with the rest withheld.
+    let r = app
+        .get(&format!("/api/v1/exonerations/{id}/export"), &ZHANG)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let zip = r.bytes().await.unwrap().to_vec();
+    let summary = rongcuo::export::verify::verify(zip.as_slice()).unwrap();
+    assert_eq!(summary.case_id, id);
+    assert_eq!(summary.files, 1);
+    assert_eq!(summary.rows, 5);
+    assert_eq!(
+        summary.redacted, 2,
+        "the staff file's row and the staff note's row"
+    );
+    let text = String::from_utf8_lossy(&zip);
+    for h in [
+        staff_name,
+        staff["id"].as_str().unwrap(),
+        staff["sha256"].as_str().unwrap(),
+        "内部意见",
+    ] {
+        assert!(!text.contains(h), "the cadre's case file holds {h}");
+    }
+    assert!(text.contains("已收到材料"));
+    // A standard reader opens it, each entry matching its checksum.
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.clone())).unwrap();
+    let names: Vec<String> = (0..archive.len())
+        .map(|i| archive.by_index(i).unwrap().name().unwrap().to_string())
+        .collect();
+    let pdf_entry = format!("files/{:04}-{NAME}", file["seq"].as_i64().unwrap());
+    assert_eq!(
+        names,
+        [
+            "case.json",
+            "timeline.json",
+            "notes.json",
+            pdf_entry.as_str(),
+            "manifest.json"
+        ]
+    );
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut archive.by_name(&pdf_entry).unwrap(), &mut got).unwrap();
+    assert!(got == bytes, "the file in the case file differs");
+    let (code, out) = verify_export_command(&zip);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("1 files") && out.contains("5 chain rows"),
+        "{out}"
+    );
+
+    // The staff's case file holds both files and every row whole.
+    let r = app
+        .get(&format!("/api/v1/exonerations/{id}/export"), &LI)
+        .await;
+    let staff_zip = r.bytes().await.unwrap().to_vec();
+    let s = rongcuo::export::verify::verify(staff_zip.as_slice()).unwrap();
+    assert_eq!((s.files, s.rows, s.redacted), (2, 5, 0));
+    assert_eq!(
+        app.get(&format!("/api/v1/exonerations/{id}/export"), &QIAN)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // One byte changed anywhere is named: in the file, in the timeline, in a header, in
+    // the manifest, in the central directory, in the end record.
+    let find = |needle: &[u8]| zip.windows(needle.len()).position(|w| w == needle).unwrap();
+    let in_pdf = find(&bytes[1000..1016]) + 5;
+    let problems = changed(&zip, in_pdf);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with(&pdf_entry) && p.contains("changed")),
+        "{problems:?}"
+    );
+    let in_timeline = find(b"\"prev_hash\"") + 3;
+    let problems = changed(&zip, in_timeline);
+    assert!(
+        problems.iter().any(|p| p.starts_with("timeline.json")),
+        "{problems:?}"
+    );
+    let problems = changed(&zip, 10); // the first entry's time
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("case.json") && p.contains("time")),
+        "{problems:?}"
+    );
+    let in_manifest = find(b"\"audit_head\"") + 2;
+    let problems = changed(&zip, in_manifest);
+    assert!(
+        problems.iter().any(|p| p.starts_with("manifest.json")),
+        "{problems:?}"
+    );
+    let central = zip.len() - 22 - 10;
+    assert!(!changed(&zip, central).is_empty());
+    let problems = changed(&zip, zip.len() - 6); // the directory's offset
+    assert!(
+        problems.iter().any(|p| p.contains("end record")),
+        "{problems:?}"
+    );
+    let mut copy = zip.clone();
+    copy[in_pdf] ^= 0x01;
+    let (code, out) = verify_export_command(&copy);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("CHANGED {pdf_entry}")), "{out}");
 }

@@ -93,7 +93,7 @@ pub struct NoteBody {
 }
 
 impl NoteBody {
-    fn of(n: &NoteRow) -> NoteBody {
+    pub fn of(n: &NoteRow) -> NoteBody {
         NoteBody {
             seq: n.seq,
             body: n.body.clone(),

@@ -1,6 +1,7 @@
 //! Cases of any workflow: file, get, list, apply a transition, read the timeline. The
 //! bodies they answer with are in `view`.
 
+pub mod export;
 pub mod material;
 pub mod view;
 

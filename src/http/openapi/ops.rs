@@ -572,6 +572,31 @@ pub fn download_attachment(d: &mut Doc<'_>, wf: Option<&'static str>) -> Operati
     d.problems(b, &[Unauthorized, NotFound]).build()
 }
 
+pub fn export_case(d: &mut Doc<'_>, wf: Option<&'static str>) -> Operation {
+    let zip = utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::Custom("binary".into())));
+    let b = op(
+        wf_id("export", wf),
+        wf_tag(wf),
+        "The case file (卷宗) as one ZIP: case, timeline, notes, files, manifest",
+        true,
+    )
+    .parameter(case_id())
+    .response(
+        "200",
+        ResponseBuilder::new()
+            .description(
+                "`case.json`, `timeline.json`, `notes.json`, `files/…` (what the caller may \
+                 see) and `manifest.json` (each entry's size and SHA-256, the audit chain); \
+                 `rongcuo verify-export FILE` checks it offline",
+            )
+            .content("application/zip", Content::new(Some(zip)))
+            .build(),
+    );
+    d.problems(b, &[Unauthorized, NotFound, TooLarge]).build()
+}
+
 pub fn add_note(d: &mut Doc<'_>, wf: Option<&'static str>) -> Operation {
     let note = d.schema::<crate::http::cases::material::NoteBody>();
     let body = ObjectBuilder::new()
