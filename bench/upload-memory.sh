@@ -16,9 +16,19 @@ sizes="${SIZES:-5 50}"
 runs="${RUNS:-3}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+kib() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+# The largest RssAnon (heap and stacks) seen every 20 ms until the file $2 appears.
+sample() {
+    local max=0 v
+    while [ ! -e "$2" ]; do
+        v=$(kib "$1" RssAnon 2>/dev/null || echo 0)
+        [ "${v:-0}" -gt "$max" ] && max=$v
+        sleep 0.02
+    done
+    echo "$max" > "$2.max"
+}
 
-echo "| backend | file | run | peak before (MiB) | peak after (MiB) | growth (MiB) | status |"
+echo "| backend | file | run | RssAnon before (MiB) | RssAnon peak during (MiB) | VmHWM before → after (MiB) | answer, time |"
 echo "|---|---|---|---|---|---|---|"
 for backend in sqlite postgres; do
     for mb in $sizes; do
@@ -43,16 +53,22 @@ for backend in sqlite postgres; do
                 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
                 -d '{"incident": {"title": "先检查后补招标", "description": "事故后先委托中介检查，招标事后补办。", "occurred_on": "2026-03-10"}, "circumstances": ["sanming-1"], "remedial_actions": "补办招标手续。"}' \
                 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-            before=$(kib $pid)
-            status=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+            before=$(kib $pid VmHWM)
+            anon=$(kib $pid RssAnon)
+            rm -f "$work/done" "$work/done.max"
+            sample $pid "$work/done" &
+            sampler=$!
+            status=$(curl -s -o /dev/null -w '%{http_code}, %{time_total} s' -X POST \
                 "http://127.0.0.1:$port/api/v1/exonerations/$id/attachments" \
                 -H "Authorization: Bearer $token" -H 'Content-Type: application/pdf' \
                 -H "Content-Disposition: attachment; filename=\"$mb.pdf\"" --data-binary @"$file")
-            after=$(kib $pid)
+            after=$(kib $pid VmHWM)
+            touch "$work/done"; wait $sampler
+            peak=$(cat "$work/done.max")
             kill $pid; wait $pid 2>/dev/null || true
             [ "$backend" = postgres ] && psql "$pg" -qc "DROP DATABASE $db WITH (FORCE)" >/dev/null
-            awk -v b="$backend" -v m="$mb" -v r="$run" -v x="$before" -v y="$after" -v s="$status" \
-                'BEGIN { printf "| %s | %s MB | %s | %.1f | %.1f | %.1f | %s |\n", b, m, r, x/1024, y/1024, (y-x)/1024, s }'
+            awk -v b="$backend" -v m="$mb" -v r="$run" -v a="$anon" -v p="$peak" -v x="$before" -v y="$after" -v s="$status" \
+                'BEGIN { printf "| %s | %s MB | %s | %.1f | %.1f | %.1f → %.1f | %s |\n", b, m, r, a/1024, p/1024, x/1024, y/1024, s }'
         done
     done
 done

@@ -110,17 +110,7 @@ async fn an_edit_behind_the_services_back_is_caught(app: TestApp) {
     assert!(b.reason.contains("stage_seconds"), "{b}");
 
     // The command line says the same and exits 1.
-    let url = app.settings.database.url.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_rongcuo"))
-            .args(["audit", "verify"])
-            .envs(test_env(&url, &[]))
-            .env("RONGCUO_LOG_FORMAT", "json")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = audit_verify_command(&app).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

@@ -898,6 +898,19 @@ async fn a_file_changed_behind_the_services_back_is_named_by_the_verifier(app: T
         "{named}"
     );
     assert!(named.contains("bytes changed"), "{named}");
+
+    // The command line says the same and exits 1.
+    let out = audit_verify_command(&app).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "CHANGED case {id} file {}",
+            file["id"].as_str().unwrap()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 files, 1 changed"), "{stdout}");
 }
 
 both_backends!(a_case_file_is_exported_verified_and_a_changed_byte_is_named);

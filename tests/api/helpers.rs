@@ -651,6 +651,21 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs `rongcuo audit verify` on the app's database, as an operator would.
+pub async fn audit_verify_command(app: &TestApp) -> std::process::Output {
+    let url = app.settings.database.url.clone();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rongcuo"))
+            .args(["audit", "verify"])
+            .envs(test_env(&url, &[]))
+            .env("RONGCUO_LOG_FORMAT", "json")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 /// A child process killed when the guard drops, even when a test panics first.
 pub struct ChildGuard(pub std::process::Child);
 
