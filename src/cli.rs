@@ -46,6 +46,10 @@ pub enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
+        /// Print a one-time link that opens a web console session as this person instead
+        /// (valid `console.login_link_minutes`; needs the database).
+        #[arg(long)]
+        login_link: bool,
     },
     /// Audit-chain tools.
     Audit {
@@ -135,6 +139,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCod
             roles,
             org,
             ttl,
+            login_link,
         } => {
             let keys = Keys::from_settings(&settings.auth).map_err(anyhow::Error::msg)?;
             let now = chrono::Utc::now().timestamp();
@@ -153,6 +158,18 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCod
             claims
                 .to_actor()
                 .map_err(|e| anyhow::anyhow!("cannot mint this token: {e}"))?;
+            if login_link {
+                let db = connect_and_migrate(&settings).await?;
+                let sessions = settings.sessions(db, crate::clock::Clock::default());
+                let link = tokio::task::spawn_blocking(move || sessions.login_link(&claims))
+                    .await?
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "{}/console/login?link={link}",
+                    settings.server.public_url.trim_end_matches('/')
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             println!("{}", keys.mint(&claims).map_err(anyhow::Error::msg)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -48,6 +48,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "attachments.max_case_bytes",
     ),
     ("RONGCUO_ATTACHMENT_MEDIA_TYPES", "attachments.media_types"),
+    ("RONGCUO_CONSOLE_IDLE_MINUTES", "console.idle_minutes"),
+    ("RONGCUO_CONSOLE_ABSOLUTE_HOURS", "console.absolute_hours"),
     ("RONGCUO_SMTP_URL", "mail.smtp_url"),
     ("RONGCUO_MAIL_FROM", "mail.from"),
     ("RONGCUO_MAIL_DIR", "mail.outbox_dir"),
@@ -74,6 +76,7 @@ pub struct Settings {
     pub auth: Auth,
     pub security: Security,
     pub attachments: Attachments,
+    pub console: ConsoleSettings,
     pub mail: Mail,
     pub timers: Timers,
     pub workflows: Workflows,
@@ -194,6 +197,18 @@ pub struct Timers {
 pub struct Workflows {
     pub dir: String,
     pub appeal_window_days: i64,
+}
+
+/// The web console's sessions.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// A session unused this long ends.
+    pub idle_minutes: i64,
+    /// A session ends this long after sign-in, used or not.
+    pub absolute_hours: i64,
+    /// How long a one-time sign-in link stays valid.
+    pub login_link_minutes: i64,
 }
 
 /// Evidence files: the limits of an upload and what may be uploaded.
@@ -529,6 +544,18 @@ impl Settings {
                 format!("`{t}` is not a media type like application/pdf"),
             );
         }
+        if !(1..=1440).contains(&self.console.idle_minutes) {
+            return bad("console.idle_minutes", "must be between 1 and 1440".into());
+        }
+        if !(1..=720).contains(&self.console.absolute_hours) {
+            return bad("console.absolute_hours", "must be between 1 and 720".into());
+        }
+        if !(1..=1440).contains(&self.console.login_link_minutes) {
+            return bad(
+                "console.login_link_minutes",
+                "must be between 1 and 1440".into(),
+            );
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad(
                 "log.format",
@@ -536,6 +563,21 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// The console's session store with the configured timeouts.
+    pub fn sessions(
+        &self,
+        db: crate::db::Db,
+        clock: crate::clock::Clock,
+    ) -> crate::auth::session::Sessions {
+        crate::auth::session::Sessions {
+            db,
+            clock,
+            idle: chrono::Duration::minutes(self.console.idle_minutes),
+            absolute: chrono::Duration::hours(self.console.absolute_hours),
+            link_ttl: chrono::Duration::minutes(self.console.login_link_minutes),
+        }
     }
 
     pub fn listen_addr(&self) -> SocketAddr {

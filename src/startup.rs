@@ -158,6 +158,10 @@ impl Application {
             config: WorkerConfig::from_settings(&settings.mail),
         });
         let statistics = Arc::new(crate::http::statistics::answers(&settings, &engine.clock));
+        let console = Arc::new(crate::http::console::Console::new(
+            settings.sessions(db.clone(), engine.clock.clone()),
+            &settings.server.public_url,
+        ));
         let state = AppState {
             engine,
             auth: Authenticator::new(keys, db)
@@ -165,6 +169,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
             docs,
             statistics,
+            console,
         };
         let data = web::Data::new(state.clone());
         let origins = settings.server.cors_origins();
@@ -184,6 +189,7 @@ impl Application {
                 .wrap(TracingLogger::<crate::http::span::RequestSpan>::new())
                 .app_data(data.clone())
                 .configure(|cfg| routes::configure(cfg, &registry))
+                .configure(crate::http::console::configure)
                 .default_service(web::to(problem::not_found))
         })
         .listen(listener)?

@@ -3,6 +3,7 @@
 pub mod caller;
 pub mod claims;
 pub mod keys;
+pub mod session;
 
 pub use caller::Caller;
 pub use claims::Claims;

@@ -173,6 +173,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The web console's sessions, by the hash of their secret.
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        person_id -> Text,
+        claims -> Text,
+        csrf -> Text,
+        created_at -> Timestamp,
+        seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// One-time sign-in links.
+    login_links (token_hash) {
+        token_hash -> Text,
+        claims -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(timers -> cases (case_id));
 diesel::joinable!(transitions -> cases (case_id));
 diesel::joinable!(outbox -> cases (case_id));
@@ -190,5 +215,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     blobs,
     blob_chunks,
     attachments,
-    notes
+    notes,
+    console_sessions,
+    login_links
 );

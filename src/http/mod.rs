@@ -3,6 +3,7 @@
 pub mod body;
 pub mod cadres;
 pub mod cases;
+pub mod console;
 pub mod directory;
 pub mod docs;
 pub mod extract;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub docs: Arc<docs::ApiDocs>,
     /// Statistics answers shared by identical requests (`database.statistics_cache_ms`).
     pub statistics: Arc<statistics::Answers>,
+    /// The web console's templates and sessions.
+    pub console: Arc<console::Console>,
 }
 
 impl AppState {

@@ -11,6 +11,7 @@ mod authz;
 mod binary;
 mod clarification;
 mod concurrency;
+mod console;
 mod files;
 mod happy_path;
 mod idempotency;

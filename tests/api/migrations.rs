@@ -4,7 +4,7 @@ use rongcuo::db::{Db, DbError, DbUrl, migrations};
 use crate::helpers::*;
 
 /// The migrations of each backend (`migrations/sqlite`, `migrations/postgres`).
-const MIGRATIONS: usize = 15;
+const MIGRATIONS: usize = 16;
 
 /// Reverts the newest migrations down to migration `version` included (as a deployment
 /// before it was released would have them), and says how many it reverted.

@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod list;
 pub mod outbox;
 pub mod people;
+pub mod sessions;
 pub mod statistics;
 pub mod step;
 pub mod timers;

@@ -468,11 +468,17 @@ pub async fn download(
         .engine
         .attachment(wf.0, case_id, attachment_id, caller.0.clone())
         .await?;
-    let blob = a.blob.clone().ok_or_else(AppError::not_found)?;
+    Ok(file_response(&state, a))
+}
+
+/// A file's bytes as a download: streamed a chunk at a time, as the client takes them.
+pub fn file_response(state: &AppState, a: Attachment) -> HttpResponse {
+    let Some(blob) = a.blob.clone() else {
+        return HttpResponse::NotFound().finish();
+    };
     let store = state.engine.store();
     let chunks = blob.chunks;
     let size = blob.size as u64;
-    // One chunk read at a time, as the client takes them.
     let body = futures_util::stream::unfold(0, move |seq| {
         let store = store.clone();
         let blob = blob.clone();
@@ -489,14 +495,14 @@ pub async fn download(
             }
         }
     });
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type(a.row.media_type.clone())
         .insert_header(download_disposition(&a.row.filename))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::ETAG, format!("\"{}\"", a.row.sha256)))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .no_chunking(size)
-        .streaming(body))
+        .streaming(body)
 }
 
 #[tracing::instrument(skip_all, fields(workflow = wf.0, case.id = %path))]

@@ -1,0 +1,419 @@
+//! The web console: server-rendered pages for people without a REST client, signed in by a
+//! session cookie (the API keeps bearer tokens only). Every page asks the engine, as the
+//! API does, so who may see and do what is the same rule in both.
+//!
+//! This first part: sign-in by a one-time link, the work queue or a cadre's own cases, a
+//! case page (what is asked of the reader now, files, timeline), downloads, sign-out.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use minijinja::Environment;
+use serde_json::{Value, json};
+
+use crate::auth::session::{Session, Sessions};
+use crate::db::repo::cases::ListFilter;
+use crate::domain::workflow::Workflow;
+use crate::error::{AppError, ErrorKind};
+use crate::http::AppState;
+
+const COOKIE: &str = "rongcuo_console";
+/// The most cases a list of the front page shows per workflow.
+const LIST: i64 = 50;
+
+/// The console's templates and sessions.
+pub struct Console {
+    env: Environment<'static>,
+    pub sessions: Sessions,
+    /// Cookies get `Secure` when the service is reached over HTTPS.
+    secure: bool,
+}
+
+impl Console {
+    pub fn new(sessions: Sessions, public_url: &str) -> Console {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("layout.html", include_str!("templates/layout.html")),
+            ("message.html", include_str!("templates/message.html")),
+            ("index.html", include_str!("templates/index.html")),
+            ("case.html", include_str!("templates/case.html")),
+        ] {
+            env.add_template(name, source)
+                .expect("the console's templates parse");
+        }
+        Console {
+            env,
+            sessions,
+            secure: public_url.starts_with("https://"),
+        }
+    }
+
+    fn render(&self, status: StatusCode, name: &str, ctx: Value) -> HttpResponse {
+        match self
+            .env
+            .get_template(name)
+            .and_then(|t| t.render(minijinja::Value::from_serialize(&ctx)))
+        {
+            Ok(html) => HttpResponse::build(status)
+                .content_type("text/html; charset=utf-8")
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .insert_header(("X-Frame-Options", "DENY"))
+                .body(html),
+            Err(e) => {
+                tracing::error!(error = %e, template = name, "a console page did not render");
+                HttpResponse::InternalServerError().finish()
+            }
+        }
+    }
+
+    fn cookie(&self, value: String, max_age: Option<chrono::Duration>) -> Cookie<'static> {
+        let mut c = Cookie::build(COOKIE, value)
+            .path("/console")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .finish();
+        if let Some(age) = max_age {
+            c.set_max_age(actix_web::cookie::time::Duration::seconds(
+                age.num_seconds(),
+            ));
+        }
+        c
+    }
+}
+
+/// Routes the console's pages.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/console",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, "/console/"))
+                .finish()
+        }),
+    )
+    .route("/console/", web::get().to(index))
+    .route("/console/login", web::get().to(login))
+    .route("/console/logout", web::post().to(logout))
+    .route("/console/{collection}/{id}", web::get().to(case_page))
+    .route(
+        "/console/{collection}/{id}/files/{attachment_id}",
+        web::get().to(file),
+    );
+}
+
+fn who(s: &Session) -> Value {
+    json!({
+        "name": s.actor.name,
+        "roles": s.actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "org": s.actor.org.as_str(),
+    })
+}
+
+/// A page that says what happened, with the status it happened with.
+fn message(
+    state: &AppState,
+    session: Option<&Session>,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+) -> HttpResponse {
+    state.console.render(
+        status,
+        "message.html",
+        json!({
+            "heading": heading,
+            "message": text,
+            "problem": status.is_client_error() || status.is_server_error(),
+            "me": session.map(who),
+            "csrf": session.map(|s| s.csrf.clone()),
+        }),
+    )
+}
+
+fn error_page(state: &AppState, session: Option<&Session>, e: AppError) -> HttpResponse {
+    let status = StatusCode::from_u16(e.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if e.kind == ErrorKind::Internal {
+        tracing::error!(error = %e, cause = e.cause.as_deref().unwrap_or(""), "a console page failed");
+    }
+    let heading = match e.kind {
+        ErrorKind::NotFound => "未找到 / not found",
+        ErrorKind::Forbidden => "无权办理 / not permitted",
+        ErrorKind::Unauthorized => "请登录 / please sign in",
+        _ => "未能办理 / could not be done",
+    };
+    let text = if e.kind == ErrorKind::NotFound {
+        "没有这个页面，或您无权查看。/ There is no such page, or it is not yours to see."
+            .to_string()
+    } else {
+        e.detail.clone()
+    };
+    message(state, session, status, heading, &text)
+}
+
+/// The session of the request's cookie, or the answer that sends the reader to sign in.
+async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Session, HttpResponse> {
+    let secret = req.cookie(COOKIE).map(|c| c.value().to_string());
+    let found = match secret {
+        Some(s) => state.console.sessions.resolve(&s).await,
+        None => Ok(None),
+    };
+    match found {
+        Ok(Some(session)) => Ok(session),
+        Ok(None) => {
+            let next = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/console/");
+            let to = format!(
+                "/console/login?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
+            Err(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, to))
+                .finish())
+        }
+        Err(e) => Err(error_page(state, None, e)),
+    }
+}
+
+/// Where to go after signing in: a console page, never elsewhere.
+fn safe_next(next: Option<&String>) -> String {
+    next.filter(|n| n.starts_with("/console/") && !n.contains("//") && !n.contains('\\'))
+        .cloned()
+        .unwrap_or_else(|| "/console/".into())
+}
+
+async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let params = crate::http::query::params(&req).unwrap_or_default();
+    let next = safe_next(params.get("next"));
+    let Some(link) = params.get("link") else {
+        return message(
+            &state,
+            None,
+            StatusCode::OK,
+            "请登录 / please sign in",
+            "您尚未登录。/ You are not signed in.",
+        );
+    };
+    match state.console.sessions.redeem(link).await {
+        Ok(secret) => HttpResponse::SeeOther()
+            .cookie(state.console.cookie(secret, None))
+            .insert_header((header::LOCATION, next))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Err(e) => error_page(&state, None, e),
+    }
+}
+
+async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let session = match signed_in(&req, &state).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let form: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if form.get("csrf") != Some(&session.csrf) {
+        return error_page(
+            &state,
+            Some(&session),
+            AppError::new(
+                ErrorKind::Forbidden,
+                "the form is stale or was not sent from this site (CSRF token missing or wrong); reload the page and try again",
+            ),
+        );
+    }
+    if let Some(c) = req.cookie(COOKIE)
+        && let Err(e) = state.console.sessions.revoke(c.value()).await
+    {
+        return error_page(&state, Some(&session), e);
+    }
+    HttpResponse::SeeOther()
+        .cookie(
+            state
+                .console
+                .cookie(String::new(), Some(chrono::Duration::zero())),
+        )
+        .insert_header((header::LOCATION, "/console/login"))
+        .finish()
+}
+
+fn event_label(state: &AppState, wf: &dyn Workflow, event: &str) -> String {
+    state
+        .engine
+        .notifier
+        .rules()
+        .get(wf.def().name, event)
+        .map(|r| r.label_zh().to_string())
+        .unwrap_or_else(|| event.to_string())
+}
+
+async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let session = match signed_in(&req, &state).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let staff = session.actor.roles.iter().any(|r| r.is_staff());
+    let mut groups = Vec::new();
+    for wf in state.engine.registry.all() {
+        let def = wf.def();
+        let filter = ListFilter::new(def.name, Default::default(), LIST);
+        let (items, _) = match state.engine.list_cases(filter, session.actor.clone()).await {
+            Ok(page) => page,
+            Err(e) => return error_page(&state, Some(&session), e),
+        };
+        let cases: Vec<Value> = items
+            .iter()
+            .filter(|seen| !staff || !seen.available.is_empty())
+            .map(|seen| {
+                json!({
+                    "id": seen.case.id,
+                    "number": def.case_number(&seen.case.id),
+                    "title": seen.case.title,
+                    "state_zh": def.state_zh(&seen.case.state),
+                    "asked": seen.available.iter().map(|e| event_label(&state, wf, e)).collect::<Vec<_>>(),
+                    "updated": crate::time::at_local(seen.case.updated_at),
+                })
+            })
+            .collect();
+        groups.push(json!({
+            "workflow": def.name,
+            "collection": def.collection,
+            "title": def.title.split(" / ").next().unwrap_or(def.title),
+            "cases": cases,
+        }));
+    }
+    let heading = if staff {
+        "待我处理 / my work queue"
+    } else {
+        "我的案件 / my cases"
+    };
+    state.console.render(
+        StatusCode::OK,
+        "index.html",
+        json!({"heading": heading, "groups": groups, "me": who(&session), "csrf": session.csrf}),
+    )
+}
+
+fn workflow_of<'a>(state: &'a AppState, collection: &str) -> Option<&'a dyn Workflow> {
+    state
+        .engine
+        .registry
+        .all()
+        .find(|w| w.def().collection == collection)
+}
+
+async fn case_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let session = match signed_in(&req, &state).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let (collection, id) = path.into_inner();
+    let Some(wf) = workflow_of(&state, &collection) else {
+        return error_page(&state, Some(&session), AppError::not_found());
+    };
+    let def = wf.def();
+    let engine = &state.engine;
+    let actor = session.actor.clone();
+    let loaded = async {
+        let seen = engine.get_case(def.name, id.clone(), actor.clone()).await?;
+        let timeline = engine.timeline(def.name, id.clone(), actor.clone()).await?;
+        let (files, _) = engine
+            .attachments(def.name, id.clone(), actor.clone(), None, 100)
+            .await?;
+        Ok::<_, AppError>((seen, timeline, files))
+    };
+    let (seen, timeline, files) = match loaded.await {
+        Ok(v) => v,
+        Err(e) => return error_page(&state, Some(&session), e),
+    };
+    let case = &seen.case;
+    let rows: Vec<Value> = timeline
+        .rows
+        .iter()
+        .map(|r| {
+            let label = if r.event == "create" {
+                "提交 / filed".to_string()
+            } else if r.event == "attach" {
+                "上传材料 / file added".to_string()
+            } else {
+                event_label(&state, wf, &r.event)
+            };
+            json!({
+                "seq": r.seq,
+                "label": label,
+                "state_zh": def.state_zh(&r.to_state),
+                "actor": if r.actor_id == "system" { "系统 / system".to_string() } else { format!("{}（{}）", r.actor_id, r.actor_role) },
+                "at": crate::time::at_local(r.at.and_utc()),
+            })
+        })
+        .collect();
+    let files: Vec<Value> = files
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.row.id,
+                "filename": a.row.filename,
+                "size": a.row.size,
+                "at": crate::time::at_local(a.row.at.and_utc()),
+            })
+        })
+        .collect();
+    let deadline = (!seen.available.is_empty())
+        .then(|| wf.deadline(case))
+        .flatten()
+        .map(|(_, at)| crate::time::at_local(at));
+    state.console.render(
+        StatusCode::OK,
+        "case.html",
+        json!({
+            "workflow_title": def.title.split(" / ").next().unwrap_or(def.title),
+            "collection": collection,
+            "case": {
+                "id": case.id,
+                "number": def.case_number(&case.id),
+                "title": case.title,
+                "state_zh": def.state_zh(&case.state),
+                "overdue": case.overdue,
+                "subject": case.subject.name,
+                "org": case.subject.org,
+                "created": crate::time::at_local(case.created_at),
+            },
+            "asked": seen.available.iter().map(|e| event_label(&state, wf, e)).collect::<Vec<_>>(),
+            "deadline": deadline,
+            "files": files,
+            "timeline": rows,
+            "me": who(&session),
+            "csrf": session.csrf,
+        }),
+    )
+}
+
+async fn file(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> HttpResponse {
+    let session = match signed_in(&req, &state).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let (collection, id, attachment_id) = path.into_inner();
+    let Some(wf) = workflow_of(&state, &collection) else {
+        return error_page(&state, Some(&session), AppError::not_found());
+    };
+    match state
+        .engine
+        .attachment(wf.def().name, id, attachment_id, session.actor.clone())
+        .await
+    {
+        Ok(a) => super::cases::material::file_response(&state, a),
+        Err(e) => error_page(&state, Some(&session), e),
+    }
+}
