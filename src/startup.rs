@@ -161,6 +161,7 @@ impl Application {
         let console = Arc::new(crate::http::console::Console::new(
             settings.sessions(db.clone(), engine.clock.clone()),
             &settings.server.public_url,
+            docs.json(),
         ));
         let state = AppState {
             engine,

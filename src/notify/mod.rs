@@ -64,8 +64,15 @@ impl Notifier {
         &self.templates
     }
 
+    /// Where a mail sends its reader: the case's page in the web console (which asks them
+    /// to sign in first when they have no session).
     pub fn case_url(&self, wf: &dyn Workflow, case: &Case) -> String {
-        format!("{}{}/{}", self.public_url, wf.def().path(), case.id)
+        format!(
+            "{}/console/{}/{}",
+            self.public_url,
+            wf.def().collection,
+            case.id
+        )
     }
 
     /// One pending outbox row per recipient of this transition, rendered now from the data

@@ -33,6 +33,11 @@ async fn page(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String, S
         .send()
         .await
         .unwrap();
+    answered(r).await
+}
+
+/// An answer's status, `Location` (or empty) and body.
+async fn answered(r: reqwest::Response) -> (StatusCode, String, String) {
     let status = r.status();
     let location = r
         .headers()
@@ -214,4 +219,124 @@ async fn a_cadre_signs_in_with_a_link_and_sees_his_case_and_nothing_else(app: Te
     app.clock().advance(chrono::Duration::minutes(31));
     let (status, _, _) = page(&app, "/console/", &staff_cookie).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "the idle session ended");
+}
+
+both_backends!(staff_apply_events_through_forms_built_from_the_schemas);
+
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let r = browser()
+        .post(format!("{}{path}", app.base))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    answered(r).await
+}
+
+async fn staff_apply_events_through_forms_built_from_the_schemas(app: TestApp) {
+    app.introduce(&[&ZHANG, &LI, &CHEN]).await;
+    let case = app.file(&ZHANG, &filing()).await;
+    let id = case["id"].as_str().unwrap().to_string();
+    let (cookie, _) = sign_in(&app, &LI, "/console/").await;
+    let path = format!("/console/exonerations/{id}");
+    let (_, _, html) = page(&app, &path, &cookie).await;
+    // A form per event the intake officer may apply, its inputs from the event's schema.
+    for needle in [
+        "/events/request_supplement",
+        "/events/accept",
+        "name=\"items\"",
+        "type=\"datetime-local\"",
+        "name=\"investigator_id\"",
+    ] {
+        assert!(html.contains(needle), "{needle} missing from {html}");
+    }
+    let token = csrf(&html);
+    let action = format!("{path}/events/request_supplement");
+
+    // Without the page's token the form is refused and nothing happens.
+    let (status, _, _) = post_form(
+        &app,
+        &action,
+        &cookie,
+        &[("items", "会议纪要"), ("due_at", "2030-01-01T09:00")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A required field left empty is named next to its input.
+    let (status, _, again) = post_form(
+        &app,
+        &action,
+        &cookie,
+        &[
+            ("csrf", &token),
+            ("version", "1"),
+            ("due_at", "2030-01-01T09:00"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again.contains("role=\"alert\"") && again.contains("必填"),
+        "{again}"
+    );
+    // The engine's refusal (a due date in the past) comes back beside the field it names.
+    let (status, _, refused) = post_form(
+        &app,
+        &action,
+        &cookie,
+        &[
+            ("csrf", &token),
+            ("version", "1"),
+            ("items", "会议纪要"),
+            ("due_at", "2020-01-01T09:00"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused.contains("会议纪要"), "what was entered is kept");
+    assert_eq!(app.case(&id, &LI).await["state"], "filed");
+    // Filled in, it is applied as the API would, and the reader goes back to the case.
+    let (status, location, _) = post_form(
+        &app,
+        &action,
+        &cookie,
+        &[
+            ("csrf", &token),
+            ("version", "1"),
+            ("items", "会议纪要"),
+            ("due_at", "2030-01-01T09:00"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, path);
+    let after = app.case(&id, &LI).await;
+    assert_eq!(after["state"], "needs_supplement");
+    assert_eq!(
+        after["supplement"]["due_at"]
+            .as_str()
+            .map(|s| s.starts_with("2030-01-01T01:00:00")),
+        Some(true),
+        "{after}"
+    );
+    // A form of a page gone stale (the case moved on) is refused as the API refuses it.
+    let (status, _, stale) = post_form(
+        &app,
+        &format!("{path}/events/accept"),
+        &cookie,
+        &[
+            ("csrf", &token),
+            ("version", "1"),
+            ("investigator_id", CHEN.id),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{stale}");
+    assert!(stale.contains("role=\"alert\""));
 }

@@ -118,7 +118,7 @@ async fn each_transition_mails_the_people_it_concerns(backend: Backend) {
         );
         assert!(text.contains("English summary"), "{text}");
         assert!(
-            text.contains(&format!("/api/v1/exonerations/{id}")),
+            text.contains(&format!("/console/exonerations/{id}")),
             "links the case: {text}"
         );
         assert!(m.html().contains("<p>"), "an HTML part too");

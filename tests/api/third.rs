@@ -340,7 +340,7 @@ async fn a_workflow_defined_in_a_test_is_filed_answered_mailed_and_lapsed(backen
     );
     assert!(body.contains("当前状态：已提交"), "{body}");
     assert!(
-        body.contains(&format!("http://rongcuo.test/api/v1/suggestions/{id}")),
+        body.contains(&format!("http://rongcuo.test/console/suggestions/{id}")),
         "{body}"
     );
 

@@ -2,8 +2,11 @@
 //! session cookie (the API keeps bearer tokens only). Every page asks the engine, as the
 //! API does, so who may see and do what is the same rule in both.
 //!
-//! This first part: sign-in by a one-time link, the work queue or a cadre's own cases, a
-//! case page (what is asked of the reader now, files, timeline), downloads, sign-out.
+//! So far: sign-in by a one-time link, the work queue or a cadre's own cases, a case page
+//! (what is asked of the reader now, a form per event they may apply, files, timeline),
+//! downloads, sign-out.
+
+mod forms;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
@@ -25,12 +28,14 @@ const LIST: i64 = 50;
 pub struct Console {
     env: Environment<'static>,
     pub sessions: Sessions,
+    /// The OpenAPI document, whose event schemas the forms are built from.
+    doc: Value,
     /// Cookies get `Secure` when the service is reached over HTTPS.
     secure: bool,
 }
 
 impl Console {
-    pub fn new(sessions: Sessions, public_url: &str) -> Console {
+    pub fn new(sessions: Sessions, public_url: &str, doc_json: &str) -> Console {
         let mut env = Environment::new();
         for (name, source) in [
             ("layout.html", include_str!("templates/layout.html")),
@@ -44,6 +49,7 @@ impl Console {
         Console {
             env,
             sessions,
+            doc: serde_json::from_str(doc_json).unwrap_or(Value::Null),
             secure: public_url.starts_with("https://"),
         }
     }
@@ -98,6 +104,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/console/logout", web::post().to(logout))
     .route("/console/{collection}/{id}", web::get().to(case_page))
     .route(
+        "/console/{collection}/{id}/events/{event}",
+        web::post().to(apply_event),
+    )
+    .route(
         "/console/{collection}/{id}/files/{attachment_id}",
         web::get().to(file),
     );
@@ -150,6 +160,14 @@ fn error_page(state: &AppState, session: Option<&Session>, e: AppError) -> HttpR
         e.detail.clone()
     };
     message(state, session, status, heading, &text)
+}
+
+/// A form without the session's CSRF token.
+fn csrf_refused() -> AppError {
+    AppError::new(
+        ErrorKind::Forbidden,
+        "the form is stale or was not sent from this site (CSRF token missing or wrong); reload the page and try again",
+    )
 }
 
 /// The session of the request's cookie, or the answer that sends the reader to sign in.
@@ -216,14 +234,7 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) 
     let form: std::collections::HashMap<String, String> =
         serde_urlencoded::from_bytes(&body).unwrap_or_default();
     if form.get("csrf") != Some(&session.csrf) {
-        return error_page(
-            &state,
-            Some(&session),
-            AppError::new(
-                ErrorKind::Forbidden,
-                "the form is stale or was not sent from this site (CSRF token missing or wrong); reload the page and try again",
-            ),
-        );
+        return error_page(&state, Some(&session), csrf_refused());
     }
     if let Some(c) = req.cookie(COOKIE)
         && let Err(e) = state.console.sessions.revoke(c.value()).await
@@ -315,8 +326,27 @@ async fn case_page(
         Err(answer) => return answer,
     };
     let (collection, id) = path.into_inner();
-    let Some(wf) = workflow_of(&state, &collection) else {
-        return error_page(&state, Some(&session), AppError::not_found());
+    render_case(&state, &session, &collection, id, None).await
+}
+
+/// What a refused form comes back with: its event, the problem, each field's own, and
+/// what was entered.
+struct Refused {
+    event: String,
+    detail: String,
+    fields: Vec<(String, String)>,
+    entered: Vec<(String, String)>,
+}
+
+async fn render_case(
+    state: &AppState,
+    session: &Session,
+    collection: &str,
+    id: String,
+    refused: Option<Refused>,
+) -> HttpResponse {
+    let Some(wf) = workflow_of(state, collection) else {
+        return error_page(state, Some(session), AppError::not_found());
     };
     let def = wf.def();
     let engine = &state.engine;
@@ -331,19 +361,17 @@ async fn case_page(
     };
     let (seen, timeline, files) = match loaded.await {
         Ok(v) => v,
-        Err(e) => return error_page(&state, Some(&session), e),
+        Err(e) => return error_page(state, Some(session), e),
     };
     let case = &seen.case;
     let rows: Vec<Value> = timeline
         .rows
         .iter()
         .map(|r| {
-            let label = if r.event == "create" {
-                "提交 / filed".to_string()
-            } else if r.event == "attach" {
-                "上传材料 / file added".to_string()
-            } else {
-                event_label(&state, wf, &r.event)
+            let label = match r.event.as_str() {
+                "create" => "提交 / filed".to_string(),
+                "attach" => "上传材料 / file added".to_string(),
+                e => event_label(state, wf, e),
             };
             json!({
                 "seq": r.seq,
@@ -369,8 +397,48 @@ async fn case_page(
         .then(|| wf.deadline(case))
         .flatten()
         .map(|(_, at)| crate::time::at_local(at));
+    let prefix = crate::http::openapi::title_case(def.name);
+    let forms: Vec<Value> = seen
+        .available
+        .iter()
+        .map(|event| {
+            let schema = &state.console.doc["components"]["schemas"]
+                [format!("{prefix}{}", crate::http::openapi::title_case(event))];
+            let mine = refused.as_ref().filter(|r| r.event == *event);
+            let fields: Vec<Value> = forms::fields(&state.console.doc, schema)
+                .into_iter()
+                .map(|f| {
+                    let mut v = serde_json::to_value(&f).unwrap_or(Value::Null);
+                    if let Some(r) = mine {
+                        v["problem"] =
+                            json!(r.fields.iter().find(|(n, _)| *n == f.name).map(|(_, m)| m));
+                        v["value"] =
+                            json!(r.entered.iter().find(|(n, _)| *n == f.name).map(|(_, m)| m));
+                    }
+                    v
+                })
+                .collect();
+            json!({
+                "event": event,
+                "label": event_label(state, wf, event),
+                "fields": fields,
+                "open": mine.is_some(),
+                "problem": mine.map(|r| r.detail.clone()),
+            })
+        })
+        .collect();
+    // A refused event no longer offered (the case moved on): its problem heads the page.
+    let elsewhere = refused
+        .as_ref()
+        .filter(|r| !seen.available.iter().any(|e| *e == r.event))
+        .map(|r| format!("{}：{}", event_label(state, wf, &r.event), r.detail));
+    let status = if refused.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     state.console.render(
-        StatusCode::OK,
+        status,
         "case.html",
         json!({
             "workflow_title": def.title.split(" / ").next().unwrap_or(def.title),
@@ -380,19 +448,89 @@ async fn case_page(
                 "number": def.case_number(&case.id),
                 "title": case.title,
                 "state_zh": def.state_zh(&case.state),
+                "version": case.version,
                 "overdue": case.overdue,
                 "subject": case.subject.name,
                 "org": case.subject.org,
                 "created": crate::time::at_local(case.created_at),
             },
-            "asked": seen.available.iter().map(|e| event_label(&state, wf, e)).collect::<Vec<_>>(),
+            "asked": seen.available.iter().map(|e| event_label(state, wf, e)).collect::<Vec<_>>(),
             "deadline": deadline,
+            "problem": elsewhere,
+            "forms": forms,
             "files": files,
             "timeline": rows,
-            "me": who(&session),
+            "me": who(session),
             "csrf": session.csrf,
         }),
     )
+}
+
+/// A posted event form: checked for its CSRF token, turned into the event's JSON, applied
+/// through the engine (at the version the page showed); back to the case page, or the page
+/// again with the problem next to the field it names.
+async fn apply_event(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let session = match signed_in(&req, &state).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let (collection, id, event) = path.into_inner();
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |n: &str| form.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+    if field("csrf").as_ref() != Some(&session.csrf) {
+        return error_page(&state, Some(&session), csrf_refused());
+    }
+    let Some(wf) = workflow_of(&state, &collection) else {
+        return error_page(&state, Some(&session), AppError::not_found());
+    };
+    let name = wf.def().name;
+    let prefix = crate::http::openapi::title_case(name);
+    let schema = &state.console.doc["components"]["schemas"]
+        [format!("{prefix}{}", crate::http::openapi::title_case(&event))];
+    let fields = forms::fields(&state.console.doc, schema);
+    let refused = |detail: String, fields: Vec<(String, String)>| Refused {
+        event: event.clone(),
+        detail,
+        fields,
+        entered: form.clone(),
+    };
+    let json = match forms::to_json(&event, &fields, &form) {
+        Ok(j) => j,
+        Err(problems) => {
+            let r = refused(
+                "请检查标出的项目 / check the fields marked".into(),
+                problems,
+            );
+            return render_case(&state, &session, &collection, id, Some(r)).await;
+        }
+    };
+    let version = field("version").and_then(|v| v.parse::<i64>().ok());
+    match state
+        .engine
+        .apply(name, id.clone(), session.actor.clone(), json, version, None)
+        .await
+    {
+        Ok(_) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/console/{collection}/{id}")))
+            .finish(),
+        Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Unauthorized) => {
+            error_page(&state, Some(&session), e)
+        }
+        Err(e) => {
+            let fields = e
+                .errors
+                .iter()
+                .map(|f| (f.field.clone(), f.message.clone()))
+                .collect();
+            let r = refused(e.detail.clone(), fields);
+            render_case(&state, &session, &collection, id, Some(r)).await
+        }
+    }
 }
 
 async fn file(

@@ -289,7 +289,7 @@ fn binary() -> RefOr<Schema> {
         .into()
 }
 
-fn title_case(snake: &str) -> String {
+pub(crate) fn title_case(snake: &str) -> String {
     snake
         .split('_')
         .map(|w| {
