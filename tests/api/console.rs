@@ -340,3 +340,87 @@ async fn staff_apply_events_through_forms_built_from_the_schemas(app: TestApp) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{stale}");
     assert!(stale.contains("role=\"alert\""));
 }
+
+both_backends!(a_file_is_added_from_the_case_page_and_downloaded_from_it);
+
+/// A `multipart/form-data` body of these text fields, then one file.
+fn multipart(
+    fields: &[(&str, &str)],
+    filename: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> (String, Vec<u8>) {
+    let boundary = "----console-test";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {media_type}\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn a_file_is_added_from_the_case_page_and_downloaded_from_it(app: TestApp) {
+    let case = app.file(&ZHANG, &filing()).await;
+    let id = case["id"].as_str().unwrap().to_string();
+    let (cookie, _) = sign_in(&app, &ZHANG, "/console/").await;
+    let path = format!("/console/exonerations/{id}");
+    let (_, _, html) = page(&app, &path, &cookie).await;
+    assert!(
+        html.contains("enctype=\"multipart/form-data\"") && !html.contains("name=\"visibility\""),
+        "a cadre's material is for the parties: {html}"
+    );
+    let token = csrf(&html);
+    let text = "情况说明：会议纪要见附件。\n".repeat(20);
+    let send = |fields: Vec<(&'static str, String)>| {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (content_type, body) = multipart(&fields, "说明.txt", "text/plain", text.as_bytes());
+        let url = format!("{}{path}/files", app.base);
+        let cookie = cookie.clone();
+        async move {
+            answered(
+                browser()
+                    .post(url)
+                    .header("cookie", cookie)
+                    .header("content-type", content_type)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (status, _, _) = send(vec![]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token, no upload");
+    let (status, location, _) = send(vec![("csrf", token.clone())]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, path);
+    let (_, _, html) = page(&app, &path, &cookie).await;
+    assert!(html.contains("说明.txt"), "{html}");
+    let at = html.find(&format!("{path}/files/")).unwrap() + path.len() + "/files/".len();
+    let file_id = &html[at..at + 36];
+    let r = browser()
+        .get(format!("{}{path}/files/{file_id}", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.text().await.unwrap(), text);
+    // The API sees the same file.
+    let listed: serde_json::Value = app
+        .get(&format!("/api/v1/exonerations/{id}/attachments"), &ZHANG)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"][0]["id"], file_id);
+}

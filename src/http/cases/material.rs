@@ -292,7 +292,7 @@ pub async fn upload(
         }
     }
     let attachment = if files::essence(content_type) == "multipart/form-data" {
-        upload_form(&req, &state, &wf, &caller, case_id, vis, payload).await?
+        upload_form(&req, &state, &wf, &caller, case_id, vis, payload, None).await?
     } else {
         let declared = req
             .headers()
@@ -326,8 +326,23 @@ pub async fn upload(
         .json(body))
 }
 
-/// A browser form: an optional `visibility` field, then one `file` part.
-async fn upload_form(
+/// A small text field of a form (at most 128 bytes).
+async fn small_text(field: &mut actix_multipart::Field, name: &str) -> Result<String, AppError> {
+    let mut text = Vec::new();
+    while let Some(piece) = field.next().await {
+        let piece = piece.map_err(|e| AppError::validation(name, e.to_string()))?;
+        text.extend_from_slice(&piece);
+        if text.len() > 128 {
+            return Err(AppError::validation(name, "is too long"));
+        }
+    }
+    Ok(String::from_utf8_lossy(&text).trim().to_string())
+}
+
+/// A browser form: an optional `visibility` field, then one `file` part. With `csrf` (the
+/// web console's forms), a `csrf` field carrying it must come before the file.
+#[allow(clippy::too_many_arguments)]
+pub async fn upload_form(
     req: &HttpRequest,
     state: &AppState,
     wf: &WorkflowName,
@@ -335,9 +350,11 @@ async fn upload_form(
     case_id: String,
     mut vis: Option<Visibility>,
     payload: web::Payload,
+    csrf: Option<&str>,
 ) -> Result<Attachment, AppError> {
     let mut form = Multipart::new(req.headers(), payload);
     let mut done: Option<Attachment> = None;
+    let mut csrf_seen = false;
     while let Some(field) = form.next().await {
         let mut field = field.map_err(|e| {
             AppError::validation(
@@ -347,6 +364,9 @@ async fn upload_form(
         })?;
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
+            "csrf" if csrf.is_some() => {
+                csrf_seen = csrf == Some(small_text(&mut field, "csrf").await?.as_str());
+            }
             "visibility" => {
                 if done.is_some() {
                     return Err(AppError::validation(
@@ -354,24 +374,18 @@ async fn upload_form(
                         "must come before the file in the form",
                     ));
                 }
-                let mut text = Vec::new();
-                while let Some(piece) = field.next().await {
-                    let piece =
-                        piece.map_err(|e| AppError::validation("visibility", e.to_string()))?;
-                    text.extend_from_slice(&piece);
-                    if text.len() > 32 {
-                        return Err(AppError::validation(
-                            "visibility",
-                            "is not one of parties, staff, sealed",
-                        ));
-                    }
-                }
-                let text = String::from_utf8_lossy(&text).trim().to_string();
+                let text = small_text(&mut field, "visibility").await?;
                 vis = Some(visibility("visibility", &text)?);
             }
             "file" => {
                 if done.is_some() {
                     return Err(AppError::validation("file", "one file per upload"));
+                }
+                if csrf.is_some() && !csrf_seen {
+                    return Err(AppError::new(
+                        ErrorKind::Forbidden,
+                        "the form is stale or was not sent from this site (CSRF token missing or wrong); reload the page and try again",
+                    ));
                 }
                 let filename = match field.content_disposition() {
                     Some(cd) => name_of(cd, "file")?,

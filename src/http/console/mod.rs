@@ -110,7 +110,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/console/{collection}/{id}/files/{attachment_id}",
         web::get().to(file),
-    );
+    )
+    .route("/console/{collection}/{id}/files", web::post().to(upload));
 }
 
 fn who(s: &Session) -> Value {
@@ -457,6 +458,11 @@ async fn render_case(
             "asked": seen.available.iter().map(|e| event_label(state, wf, e)).collect::<Vec<_>>(),
             "deadline": deadline,
             "problem": elsewhere,
+            "closed": def.terminal.contains(&case.state.as_str()),
+            "staff": crate::domain::material::handles(&session.actor, case),
+            "sealed": crate::domain::material::handles(&session.actor, case)
+                && wf.may_see_sealed(&session.actor, case) == Some(true),
+            "max_mb": state.engine.files.max_file / (1024 * 1024),
             "forms": forms,
             "files": files,
             "timeline": rows,
@@ -553,5 +559,53 @@ async fn file(
     {
         Ok(a) => super::cases::material::file_response(&state, a),
         Err(e) => error_page(&state, Some(&session), e),
+    }
+}
+
+/// A file from the case page's upload form (`multipart/form-data`: `csrf`, then
+/// `visibility` if any, then `file`), streamed as the API streams uploads.
+async fn upload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let session = match signed_in(&req, &state).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let (collection, id) = path.into_inner();
+    let Some(wf) = workflow_of(&state, &collection) else {
+        return error_page(&state, Some(&session), AppError::not_found());
+    };
+    let name = crate::http::cases::WorkflowName(wf.def().name);
+    let caller = crate::auth::Caller(session.actor.clone());
+    let done = super::cases::material::upload_form(
+        &req,
+        &state,
+        &name,
+        &caller,
+        id.clone(),
+        None,
+        payload,
+        Some(&session.csrf),
+    )
+    .await;
+    match done {
+        Ok(_) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/console/{collection}/{id}")))
+            .finish(),
+        Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Forbidden) => {
+            error_page(&state, Some(&session), e)
+        }
+        Err(e) => {
+            let r = Refused {
+                event: "attach".into(),
+                detail: e.detail.clone(),
+                fields: Vec::new(),
+                entered: Vec::new(),
+            };
+            render_case(&state, &session, &collection, id, Some(r)).await
+        }
     }
 }
