@@ -1,7 +1,6 @@
 //! What a case file (卷宗) holds for one caller, read in one snapshot: the case, its
 //! timeline, its notes and its files as they may see them. `http/` writes the archive.
 
-use super::reads::load_case_to_move;
 use super::{Engine, Seen, Timeline};
 use crate::db::models::{AttachmentRow, BlobRow, NoteRow};
 use crate::db::repo;
@@ -33,12 +32,9 @@ impl Engine {
         let engine = self.clone();
         self.db
             .read(move |conn| {
-                let (case, head, _, _) = load_case_to_move(conn, name, &case_id, &actor)?;
+                let (case, head, seen_kinds) =
+                    engine.visible_material(conn, name, &case_id, &actor)?;
                 let wf = engine.workflow(name)?;
-                let seen_kinds: Vec<&str> = crate::domain::material::visible(wf, &actor, &case)
-                    .into_iter()
-                    .map(crate::domain::material::Visibility::as_str)
-                    .collect();
                 let mut rows = repo::transitions::list_for_case(conn, &case.id)?;
                 engine.redact_material(conn, wf, &case, &actor, &mut rows)?;
                 let mails = repo::outbox::list_for_case(conn, &case.id)?;

@@ -259,21 +259,22 @@ impl Engine {
         Ok(next)
     }
 
-    /// A case the caller may see, with the visibilities of material they see on it.
-    fn visible_material(
+    /// A case the caller may see, its audit head, and the visibilities of material they
+    /// see on it.
+    pub(super) fn visible_material(
         &self,
         conn: &mut DbConnection,
         workflow: &'static str,
         case_id: &str,
         actor: &Actor,
-    ) -> Result<(Case, Vec<&'static str>), AppError> {
-        let (case, _, _, _) = load_case_to_move(conn, workflow, case_id, actor)?;
+    ) -> Result<(Case, String, Vec<&'static str>), AppError> {
+        let (case, head, _, _) = load_case_to_move(conn, workflow, case_id, actor)?;
         let wf = self.workflow(workflow)?;
         let seen = material::visible(wf, actor, &case)
             .into_iter()
             .map(Visibility::as_str)
             .collect();
-        Ok((case, seen))
+        Ok((case, head, seen))
     }
 
     /// A page of the files of a case the caller may see, oldest first, after `after`.
@@ -289,7 +290,7 @@ impl Engine {
         let engine = self.clone();
         self.db
             .read(move |conn| {
-                let (case, seen) = engine.visible_material(conn, name, &case_id, &actor)?;
+                let (case, _, seen) = engine.visible_material(conn, name, &case_id, &actor)?;
                 let mut rows =
                     repo::files::list(conn, &case.id, &seen, after.as_deref(), limit + 1)?;
                 let more = rows.len() as i64 > limit;
@@ -402,7 +403,7 @@ impl Engine {
         let engine = self.clone();
         self.db
             .read(move |conn| {
-                let (case, seen) = engine.visible_material(conn, name, &case_id, &actor)?;
+                let (case, _, seen) = engine.visible_material(conn, name, &case_id, &actor)?;
                 let mut rows = repo::files::notes(conn, &case.id, &seen, after, limit + 1)?;
                 let more = rows.len() as i64 > limit;
                 rows.truncate(limit as usize);

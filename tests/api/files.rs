@@ -19,6 +19,19 @@ both_backends!(
 );
 on_both_backends!(uploads_past_the_limits_or_of_the_wrong_kind_change_nothing);
 
+/// An upload tried: (who, query, media type, disposition, bytes, status, code, the field
+/// named or a word of the detail).
+type Attempt<'a> = (
+    &'a Person,
+    &'a str,
+    &'a str,
+    &'a str,
+    Vec<u8>,
+    StatusCode,
+    &'a str,
+    &'a str,
+);
+
 const NAME: &str = "情况说明.pdf";
 /// `情况说明.pdf`, percent-encoded for `filename*`.
 const NAME_ENCODED: &str = "%E6%83%85%E5%86%B5%E8%AF%B4%E6%98%8E.pdf";
@@ -368,121 +381,113 @@ async fn uploads_past_the_limits_or_of_the_wrong_kind_change_nothing(backend: Ba
         assert_eq!(body["code"], code, "{body}");
     };
 
-    let (s, b) = upload(
-        &app,
-        EXO,
-        &id,
-        &ZHANG,
-        "",
-        "application/pdf",
-        &name,
-        pdf(400_000, 1),
-    )
-    .await;
-    refused(s, &b, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
-    let (s, b) = upload(
-        &app,
-        EXO,
-        &id,
-        &ZHANG,
-        "",
-        "image/svg+xml",
-        &name,
-        b"<svg/>".to_vec(),
-    )
-    .await;
-    refused(
-        s,
-        &b,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    );
-    // A PDF sent as a PNG, and an executable sent as a PDF.
-    let (s, b) = upload(
-        &app,
-        EXO,
-        &id,
-        &ZHANG,
-        "",
-        "image/png",
-        &name,
-        pdf(5_000, 2),
-    )
-    .await;
-    refused(
-        s,
-        &b,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    );
-    assert!(
-        b["detail"].as_str().unwrap().contains("application/pdf"),
-        "{b}"
-    );
     let mut exe = b"MZ\x90\x00\x03\x00\x00\x00".to_vec();
     exe.resize(4096, 0);
-    let (s, b) = upload(&app, EXO, &id, &ZHANG, "", "application/pdf", &name, exe).await;
-    refused(
-        s,
-        &b,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    );
-    // No name, a bad visibility, an empty file.
-    let (s, b) = upload(
-        &app,
-        EXO,
-        &id,
-        &ZHANG,
-        "",
-        "application/pdf",
-        "inline",
-        pdf(5_000, 3),
-    )
-    .await;
-    refused(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(b["errors"][0]["field"], "Content-Disposition");
-    let (s, b) = upload(
-        &app,
-        EXO,
-        &id,
-        &ZHANG,
-        "?visibility=secret",
-        "application/pdf",
-        &name,
-        pdf(5_000, 3),
-    )
-    .await;
-    refused(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(b["errors"][0]["field"], "visibility");
-    let (s, b) = upload(&app, EXO, &id, &ZHANG, "", "text/plain", &name, Vec::new()).await;
-    refused(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    // A cadre's material is for the parties; staff material is the staff's.
-    let (s, b) = upload(
-        &app,
-        EXO,
-        &id,
-        &ZHANG,
-        "?visibility=staff",
-        "application/pdf",
-        &name,
-        pdf(5_000, 4),
-    )
-    .await;
-    refused(s, &b, StatusCode::FORBIDDEN, "forbidden");
-    // Sealed material is for what identifies a reporter: exoneration cases have none.
-    let (s, b) = upload(
-        &app,
-        EXO,
-        &id,
-        &LI,
-        "?visibility=sealed",
-        "application/pdf",
-        &name,
-        pdf(5_000, 4),
-    )
-    .await;
-    refused(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let cases: Vec<Attempt> = vec![
+        (
+            &ZHANG,
+            "",
+            "application/pdf",
+            &name,
+            pdf(400_000, 1),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "",
+        ),
+        (
+            &ZHANG,
+            "",
+            "image/svg+xml",
+            &name,
+            b"<svg/>".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "",
+        ),
+        // A PDF sent as a PNG, and an executable sent as a PDF.
+        (
+            &ZHANG,
+            "",
+            "image/png",
+            &name,
+            pdf(5_000, 2),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "application/pdf",
+        ),
+        (
+            &ZHANG,
+            "",
+            "application/pdf",
+            &name,
+            exe,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "",
+        ),
+        // No name, a bad visibility, an empty file.
+        (
+            &ZHANG,
+            "",
+            "application/pdf",
+            "inline",
+            pdf(5_000, 3),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Content-Disposition",
+        ),
+        (
+            &ZHANG,
+            "?visibility=secret",
+            "application/pdf",
+            &name,
+            pdf(5_000, 3),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "visibility",
+        ),
+        (
+            &ZHANG,
+            "",
+            "text/plain",
+            &name,
+            Vec::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "file",
+        ),
+        // A cadre's material is for the parties; staff material is the staff's.
+        (
+            &ZHANG,
+            "?visibility=staff",
+            "application/pdf",
+            &name,
+            pdf(5_000, 4),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "",
+        ),
+        // Sealed material is for what identifies a reporter: exoneration cases have none.
+        (
+            &LI,
+            "?visibility=sealed",
+            "application/pdf",
+            &name,
+            pdf(5_000, 4),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "visibility",
+        ),
+    ];
+    for (who, query, media, disposition, bytes, status, code, named) in cases {
+        let (s, b) = upload(&app, EXO, &id, who, query, media, disposition, bytes).await;
+        refused(s, &b, status, code);
+        if status == StatusCode::UNPROCESSABLE_ENTITY {
+            assert_eq!(b["errors"][0]["field"], named, "{b}");
+        } else {
+            assert!(b["detail"].as_str().unwrap().contains(named), "{b}");
+        }
+    }
     // A form without its file.
     let (s, b) = upload_form(
         &app,
