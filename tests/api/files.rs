@@ -1097,3 +1097,88 @@ async fn a_case_file_is_exported_verified_and_a_changed_byte_is_named(app: TestA
     assert_eq!(code, 1, "{out}");
     assert!(out.contains(&format!("CHANGED {pdf_entry}")), "{out}");
 }
+
+both_backends!(an_upload_abandoned_midway_is_swept_with_its_chunks);
+
+/// An upload whose process died between chunks leaves an incomplete blob; the scheduler's
+/// sweep drops it with its chunks once it is old enough, and leaves complete ones alone.
+async fn an_upload_abandoned_midway_is_swept_with_its_chunks(app: TestApp) {
+    let case = app.file(&ZHANG, &filing()).await;
+    let id = case["id"].as_str().unwrap().to_string();
+    let (s, kept) = upload(
+        &app,
+        EXO,
+        &id,
+        &ZHANG,
+        "",
+        "application/pdf",
+        &raw_name("kept.pdf"),
+        pdf(5_000, 12),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{kept}");
+    let engine = &app.state.engine;
+    let actor = app.claims(&ZHANG).to_actor().unwrap();
+    let upload = engine
+        .begin_upload(
+            "exoneration",
+            id.clone(),
+            actor,
+            rongcuo::domain::material::Visibility::Parties,
+            None,
+        )
+        .await
+        .unwrap();
+    engine
+        .store()
+        .put(&upload.blob, 0, pdf(1_000, 13), 1_000)
+        .await
+        .unwrap();
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM blobs").await, 2);
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM blob_chunks").await,
+        2
+    );
+    // Younger than the age given: kept.
+    assert_eq!(
+        engine
+            .sweep_uploads(chrono::Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM blobs").await, 2);
+    app.clock().advance(chrono::Duration::hours(2));
+    assert_eq!(
+        engine
+            .sweep_uploads(chrono::Duration::hours(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM blobs").await, 1);
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM blob_chunks").await,
+        1
+    );
+    // A chunk arriving for the swept upload is refused, not stored.
+    let late = engine
+        .store()
+        .put(&upload.blob, 1, pdf(1_000, 14), 2_000)
+        .await;
+    assert!(late.is_err());
+    assert_eq!(
+        count(&app, "SELECT count(*) AS n FROM blob_chunks").await,
+        1
+    );
+    let r = app
+        .get(
+            &format!(
+                "/api/v1/exonerations/{id}/attachments/{}",
+                kept["id"].as_str().unwrap()
+            ),
+            &ZHANG,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
